@@ -1,0 +1,179 @@
+"""Reads for the customer registry. Every list and detail is narrowed by the user's scope."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from kefu.core.models import FieldChange
+from kefu.core.validators import normalize_id_number, try_parse_phone
+from kefu.customers.models import Account, AccountEvent, Contact, Customer, Premise
+from kefu.org.choices import Capability
+from kefu.org.models import OrgUnit
+from kefu.org.scope import for_user, has_capability
+
+_ID_LIKE = re.compile(r"^(\d{17}[\dXx]|[0-9A-HJ-NPQRTUWXY]{18})$")
+
+
+def customer_qs(user: Any) -> QuerySet[Customer]:
+    return for_user(Customer.objects.all(), user, capability=Capability.CUSTOMER_VIEW)
+
+
+def account_qs(user: Any) -> QuerySet[Account]:
+    return for_user(Account.objects.all(), user, capability=Capability.CUSTOMER_VIEW)
+
+
+def premise_qs(user: Any) -> QuerySet[Premise]:
+    return for_user(Premise.objects.all(), user, capability=Capability.CUSTOMER_VIEW)
+
+
+def contact_qs(user: Any) -> QuerySet[Contact]:
+    return for_user(Contact.objects.all(), user, field="customer__unit", capability=Capability.CUSTOMER_VIEW)
+
+
+def _prefix(qs: QuerySet[Any], column: str, text: str) -> QuerySet[Any]:
+    """Index-friendly prefix match: LIKE 'x%' on PostgreSQL (pattern_ops index), a range on SQLite."""
+    if connection.vendor == "sqlite":
+        return qs.filter(**{f"{column}__gte": text, f"{column}__lt": text + "\U0010ffff"})
+    return qs.filter(**{f"{column}__startswith": text})
+
+
+@dataclass
+class SearchResult:
+    kind: str  # what the query was taken as: account, phone, id_number, name, address, empty
+    customers: list[Customer] = field(default_factory=list)
+    has_more: bool = False
+
+
+def customer_search(*, user: Any, query: str, limit: int = 20, after_id: int | None = None) -> SearchResult:
+    """The agent's main lookup. Works out what the query is and uses the matching index.
+
+    Digits that form an account number hit the unique number index; a phone number in any common
+    spelling is normalised and matched exactly on the contact phone index; an 18-character ID number
+    hits the ID index; other text is a name prefix, then address words.
+    """
+    text = " ".join(query.split())
+    base = customer_qs(user).order_by("id")
+    if after_id:
+        base = base.filter(id__gt=after_id)
+    if not text:
+        return SearchResult(kind="empty")
+    kind = "name"
+    digits = re.sub(r"[\s\-]", "", text)
+    candidates: QuerySet[Customer]
+    if digits.isdigit() and Account.objects.filter(number=digits).exists():
+        kind = "account"
+        candidates = base.filter(accounts__number=digits)
+    elif (phone := try_parse_phone(text)) is not None:
+        kind = "phone"
+        candidates = base.filter(id__in=Contact.objects.filter(phone=phone.e164).values("customer_id"))
+    elif _ID_LIKE.match(digits):
+        kind = "id_number"
+        candidates = base.filter(id_number=normalize_id_number(digits))
+    else:
+        candidates = _prefix(base, "name", text)
+        if not candidates[:1].exists():
+            kind = "address"
+            words = text.split()
+            premises = Premise.objects.all()
+            for word in words:
+                premises = premises.filter(address__contains=word)
+            candidates = base.filter(accounts__premise__in=premises.values("id")[:500]).distinct()
+    rows = list(candidates.select_related("unit")[: limit + 1])
+    return SearchResult(kind=kind, customers=rows[:limit], has_more=len(rows) > limit)
+
+
+def customer_get(*, user: Any, pk: int) -> Customer:
+    customer = customer_qs(user).select_related("unit").filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def customer_lookup_phone(*, user: Any, phone: str) -> list[Customer]:
+    parsed = try_parse_phone(phone)
+    if parsed is None:
+        return []
+    ids = Contact.objects.filter(phone=parsed.e164).values("customer_id")
+    return list(customer_qs(user).filter(id__in=ids).order_by("id")[:50])
+
+
+def customer_lookup_account(*, user: Any, number: str) -> Customer | None:
+    return customer_qs(user).filter(accounts__number=number.strip()).first()
+
+
+@dataclass
+class CustomerCard:
+    customer: Customer
+    accounts: list[Account]
+    premises: list[Premise]
+    contacts: list[Contact]
+    events: list[AccountEvent]
+    changes: list[FieldChange]
+    can_see_personal: bool
+
+
+def customer_card(*, user: Any, pk: int) -> CustomerCard:
+    customer = customer_get(user=user, pk=pk)
+    accounts = list(
+        customer.accounts.select_related("premise", "manager", "unit", "service_point").order_by("utility", "number")
+    )
+    premises = list({a.premise_id: a.premise for a in accounts}.values())
+    events = list(
+        AccountEvent.objects.filter(account__customer=customer).select_related("actor", "account")[:50]
+    )
+    changes = list(
+        FieldChange.objects.filter(
+            Q(model="customers.customer", object_id=customer.pk)
+            | Q(model="customers.account", object_id__in=[a.pk for a in accounts])
+            | Q(model="customers.premise", object_id__in=[p.pk for p in premises])
+            | Q(model="customers.contact", object_id__in=customer.contacts.values("id"))
+        ).select_related("actor")[:50]
+    )
+    return CustomerCard(
+        customer=customer,
+        accounts=accounts,
+        premises=premises,
+        contacts=list(customer.contacts.all()),
+        events=events,
+        changes=changes,
+        can_see_personal=has_capability(user, Capability.PERSONAL_DATA),
+    )
+
+
+@dataclass
+class CoverageRow:
+    unit: OrgUnit
+    accounts: int
+    managed: int
+
+    @property
+    def share(self) -> float:
+        return self.managed / self.accounts if self.accounts else 0.0
+
+
+def manager_coverage(*, user: Any, parent: OrgUnit | None = None) -> list[CoverageRow]:
+    """Share of accounts with a customer manager, for each visible unit (its whole subtree)."""
+    units = list(OrgUnit.objects.for_user(user))
+    if parent is not None:
+        units = [u for u in units if u.parent_id == parent.pk or u.pk == parent.pk]
+    direct = {
+        row["unit_id"]: row
+        for row in account_qs(user).values("unit_id").annotate(total=Count("id"), managed=Count("manager_id"))
+    }
+    paths = {u.pk: u.path for u in OrgUnit.objects.for_user(user)}
+    rows: list[CoverageRow] = []
+    for unit in units:
+        total = managed = 0
+        for uid, row in direct.items():
+            path = paths.get(uid)
+            if path is not None and path.startswith(unit.path):
+                total += row["total"]
+                managed += row["managed"]
+        rows.append(CoverageRow(unit=unit, accounts=total, managed=managed))
+    return rows

@@ -1,0 +1,66 @@
+"""Roles and what each may do. Scope (which units) comes from the org tree; this says which actions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Customer-service agent")
+    SHIFT_LEADER = "shift_leader", _("Shift leader")
+    DIRECTOR = "director", _("Center director")
+    HANDLER = "handler", _("Handling-unit staff")
+    CREW = "crew", _("Repair crew member")
+    MANAGER_FULL = "manager_full", _("Customer manager (full-time)")
+    MANAGER_PART = "manager_part", _("Customer manager (part-time)")
+    READER = "reader", _("Meter reader")
+    COLLECTOR = "collector", _("Collector")
+    INSPECTOR = "inspector", _("Safety inspector")
+    CLERK = "clerk", _("Counter clerk")
+    ANALYST = "analyst", _("Data analyst")
+    ADMIN = "admin", _("Administrator")
+
+
+class UnitLevel(models.TextChoices):
+    """Informational: the tree may be any depth, the level only names what a unit is."""
+
+    GROUP = "group", _("Group / provincial company")
+    CITY = "city", _("City company")
+    COUNTY = "county", _("County company / branch")
+    STATION = "station", _("Service station / center")
+    CENTER = "center", _("Customer-service center")
+    TEAM = "team", _("Team / crew")
+
+
+class Capability(models.TextChoices):
+    CUSTOMER_VIEW = "customer.view", _("View customers")
+    CUSTOMER_EDIT = "customer.edit", _("Create and edit customers")
+    ACCOUNT_STATUS = "account.status", _("Change account status")
+    ACCOUNT_MANAGER = "account.manager", _("Assign customer managers")
+    PERSONAL_DATA = "personal.view", _("See full phone and ID numbers")
+    ORG_VIEW = "org.view", _("View org units and staff")
+    ORG_ADMIN = "org.admin", _("Administer org units and staff")
+
+
+_ALL = frozenset(Capability)
+_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW})
+
+# What each role may do inside its scope. A user holds the union of their roles.
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.AGENT: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
+    Role.SHIFT_LEADER: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
+    Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER},
+    Role.HANDLER: _READ | {Capability.PERSONAL_DATA},
+    Role.CREW: _READ,
+    Role.MANAGER_FULL: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS},
+    Role.MANAGER_PART: _READ | {Capability.CUSTOMER_EDIT, Capability.ACCOUNT_STATUS},
+    Role.READER: _READ,
+    Role.COLLECTOR: _READ | {Capability.ACCOUNT_STATUS},
+    Role.INSPECTOR: _READ,
+    Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS},
+    Role.ANALYST: _READ,
+    Role.ADMIN: _ALL,
+}
+
+MANAGER_ROLES = frozenset({Role.MANAGER_FULL, Role.MANAGER_PART})

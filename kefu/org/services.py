@@ -1,0 +1,247 @@
+"""Writes for org units, staff and login lock-out. One transaction each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kefu.core.errors import ApplicationError, InvalidInput
+from kefu.core.models import AuditLog
+from kefu.core.services import audit_record, history_record, snapshot
+from kefu.org.choices import Capability, Role
+from kefu.org.models import PATH_STEP, OrgUnit, Staff, StaffRole
+from kefu.org.scope import require, unit_in_scope
+
+UNIT_FIELDS = ("name", "code", "parent", "level", "utility", "region_class", "phone", "is_active")
+STAFF_FIELDS = ("full_name", "phone", "extension", "unit", "email", "is_active")
+
+
+def _unit_path(parent: OrgUnit | None, pk: int) -> str:
+    return (parent.path if parent else "") + f"{pk:0{PATH_STEP}d}."
+
+
+def _check_unit_input(*, name: str, code: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = [_("Name is required.")]
+    elif len(name) > 100:
+        errors["name"] = [_("Name is too long (at most %(n)d characters).") % {"n": 100}]
+    if not code.strip():
+        errors["code"] = [_("Code is required.")]
+    elif len(code) > 32:
+        errors["code"] = [_("Code is too long (at most %(n)d characters).") % {"n": 32}]
+    if errors:
+        raise InvalidInput(errors)
+
+
+@transaction.atomic
+def orgunit_create(
+    *,
+    name: str,
+    code: str,
+    parent: OrgUnit | None,
+    actor: Any | None,
+    level: str = "station",
+    utility: str = "power",
+    region_class: str = "urban",
+    phone: str = "",
+) -> OrgUnit:
+    if actor is not None:
+        require(actor, Capability.ORG_ADMIN)
+        if parent is None and not getattr(actor, "is_superuser", False):
+            raise ApplicationError(_("Only a system administrator may create a top-level unit."), field="parent")
+        if parent is not None and not unit_in_scope(actor, parent):
+            raise ApplicationError(_("Unknown org unit."), field="parent")
+    _check_unit_input(name=name, code=code)
+    if OrgUnit.objects.filter(code=code).exists():
+        raise InvalidInput({"code": [_("An org unit with code %(code)s already exists.") % {"code": code}]})
+    unit = OrgUnit(
+        name=name.strip(), code=code.strip(), parent=parent, path="", depth=(parent.depth + 1) if parent else 0,
+        level=level, utility=utility, region_class=region_class, phone=phone,
+    )
+    unit.full_clean(exclude=["path"])
+    unit.save()
+    unit.path = _unit_path(parent, unit.pk)
+    OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path)
+    return unit
+
+
+@transaction.atomic
+def orgunit_update(*, unit: OrgUnit, actor: Any, **changes: Any) -> OrgUnit:
+    """Update a unit; moving it under another parent rewrites the paths of its whole subtree."""
+    require(actor, Capability.ORG_ADMIN)
+    unknown = set(changes) - set(UNIT_FIELDS)
+    if unknown:
+        raise InvalidInput({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
+    if not unit_in_scope(actor, unit):
+        raise ApplicationError(_("Unknown org unit."), field="unit")
+    locked = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    before = snapshot(locked, UNIT_FIELDS)
+    new_parent = changes.get("parent", locked.parent)
+    if "code" in changes and OrgUnit.objects.filter(code=changes["code"]).exclude(pk=locked.pk).exists():
+        raise InvalidInput({"code": [_("An org unit with code %(code)s already exists.") % {"code": changes["code"]}]})
+    if new_parent is not None and new_parent.path.startswith(locked.path):
+        raise InvalidInput({"parent": [_("A unit cannot be moved under itself or one of its own sub-units.")]})
+    if new_parent is not None and not unit_in_scope(actor, new_parent):
+        raise InvalidInput({"parent": [_("Unknown org unit.")]})
+    for key, value in changes.items():
+        setattr(locked, key, value)
+    _check_unit_input(name=locked.name, code=locked.code)
+    try:
+        locked.full_clean(exclude=["path"])
+    except ValidationError as exc:
+        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
+    old_path = locked.path
+    if (new_parent.pk if new_parent else None) != before["parent"] or not old_path:
+        locked.path = _unit_path(new_parent, locked.pk)
+        locked.depth = (new_parent.depth + 1) if new_parent else 0
+        depth_shift = locked.depth - unit.depth
+        # One UPDATE for the whole subtree: swap the old prefix for the new one.
+        OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=locked.pk).update(
+            path=Concat(Value(locked.path), Substr("path", len(old_path) + 1)),
+            depth=F("depth") + depth_shift,
+        )
+    locked.save()
+    history_record(instance=locked, before=before, after=snapshot(locked, UNIT_FIELDS), actor=actor)
+    return locked
+
+
+def _check_roles(roles: Iterable[str]) -> list[str]:
+    valid = set(Role.values)
+    roles = list(dict.fromkeys(roles))
+    bad = [r for r in roles if r not in valid]
+    if bad:
+        raise InvalidInput({"roles": [_("Unknown role: %(role)s") % {"role": ", ".join(bad)}]})
+    return roles
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    username: str,
+    password: str,
+    unit: OrgUnit,
+    roles: Iterable[str],
+    actor: Any | None,
+    full_name: str = "",
+    phone: str = "",
+    extension: str = "",
+    email: str = "",
+    validate: bool = True,
+) -> Staff:
+    if actor is not None:
+        require(actor, Capability.ORG_ADMIN)
+        if not unit_in_scope(actor, unit):
+            raise InvalidInput({"unit": [_("Unknown org unit.")]})
+    role_list = _check_roles(roles)
+    errors: dict[str, list[str]] = {}
+    if not username.strip():
+        errors["username"] = [_("User name is required.")]
+    elif len(username) > 150:
+        errors["username"] = [_("User name is too long (at most %(n)d characters).") % {"n": 150}]
+    elif Staff.objects.filter(username=username).exists():
+        errors["username"] = [_("User name %(name)s is already taken.") % {"name": username}]
+    if len(full_name) > 60:
+        errors["full_name"] = [_("Full name is too long (at most %(n)d characters).") % {"n": 60}]
+    staff = Staff(username=username.strip(), unit=unit, full_name=full_name, phone=phone,
+                  extension=extension, email=email)
+    if validate and not errors:
+        try:
+            validate_password(password, staff)
+        except ValidationError as exc:
+            errors["password"] = [str(m) for m in exc.messages]
+    if errors:
+        raise InvalidInput(errors)
+    staff.set_password(password)
+    try:
+        with transaction.atomic():
+            staff.save()
+    except IntegrityError as exc:
+        raise InvalidInput({"username": [_("User name %(name)s is already taken.") % {"name": username}]}) from exc
+    StaffRole.objects.bulk_create([StaffRole(staff=staff, role=r) for r in role_list])
+    return staff
+
+
+@transaction.atomic
+def staff_update(*, staff: Staff, actor: Any, roles: Iterable[str] | None = None, **changes: Any) -> Staff:
+    require(actor, Capability.ORG_ADMIN)
+    if not unit_in_scope(actor, staff.unit):
+        raise ApplicationError(_("Unknown staff member."), field="staff")
+    unknown = set(changes) - set(STAFF_FIELDS)
+    if unknown:
+        raise InvalidInput({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
+    if "unit" in changes and not unit_in_scope(actor, changes["unit"]):
+        raise InvalidInput({"unit": [_("Unknown org unit.")]})
+    before = snapshot(staff, STAFF_FIELDS)
+    for key, value in changes.items():
+        setattr(staff, key, value)
+    if len(staff.full_name) > 60:
+        raise InvalidInput({"full_name": [_("Full name is too long (at most %(n)d characters).") % {"n": 60}]})
+    staff.save()
+    after = snapshot(staff, STAFF_FIELDS)
+    if roles is not None:
+        role_list = _check_roles(roles)
+        before["roles"] = ",".join(sorted(staff.role_codes))
+        StaffRole.objects.filter(staff=staff).exclude(role__in=role_list).delete()
+        StaffRole.objects.bulk_create(
+            [StaffRole(staff=staff, role=r) for r in role_list], ignore_conflicts=True
+        )
+        staff._role_codes = frozenset(role_list)  # type: ignore[attr-defined]
+        after["roles"] = ",".join(sorted(role_list))
+    history_record(instance=staff, before=before, after=after, actor=actor)
+    return staff
+
+
+@transaction.atomic
+def staff_change_password(*, staff: Staff, old_password: str, new_password: str) -> Staff:
+    if not staff.check_password(old_password):
+        raise InvalidInput({"old_password": [_("The current password is wrong.")]})
+    try:
+        validate_password(new_password, staff)
+    except ValidationError as exc:
+        raise InvalidInput({"new_password": [str(m) for m in exc.messages]}) from exc
+    staff.set_password(new_password)
+    staff.save(update_fields=["password"])
+    return staff
+
+
+def login_locked_until(*, staff: Staff, now: dt.datetime | None = None) -> dt.datetime | None:
+    now = now or timezone.now()
+    if staff.locked_until and staff.locked_until > now:
+        return staff.locked_until
+    return None
+
+
+def login_record_failure(*, username: str, ip: str | None = None) -> Staff | None:
+    """Count a failed password; lock the account after too many in a row. Unknown names are ignored."""
+    now = timezone.now()
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update().filter(username=username).first()
+        if staff is None:
+            return None
+        staff.failed_logins = F("failed_logins") + 1
+        staff.save(update_fields=["failed_logins"])
+        staff.refresh_from_db(fields=["failed_logins", "locked_until"])
+        audit_record(actor=staff, action=AuditLog.Action.LOGIN_FAILED, instance=staff, ip=ip)
+        if staff.failed_logins >= settings.KEFU_LOGIN_MAX_FAILURES:
+            staff.locked_until = now + dt.timedelta(minutes=settings.KEFU_LOGIN_LOCK_MINUTES)
+            staff.failed_logins = 0
+            staff.save(update_fields=["locked_until", "failed_logins"])
+            audit_record(actor=staff, action=AuditLog.Action.LOCKED, instance=staff, ip=ip,
+                         detail={"until": staff.locked_until.isoformat()})
+    return staff
+
+
+def login_record_success(*, staff: Staff, ip: str | None = None) -> None:
+    Staff.objects.filter(pk=staff.pk).update(failed_logins=0, locked_until=None)
+    audit_record(actor=staff, action=AuditLog.Action.LOGIN, instance=staff, ip=ip)

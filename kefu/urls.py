@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("kefu.org.api.urls")),
+    path("", include("kefu.customers.api.urls")),
+]
+
+urlpatterns = [
+    path("", include("kefu.core.urls")),
+    path("org/", include("kefu.org.urls")),
+    path("customers/", include("kefu.customers.urls")),
+    path("api/v1/", include(api_v1)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
