@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.org",
     "kefu.customers",
+    "kefu.demo",
 ]
 
 MIDDLEWARE = [
