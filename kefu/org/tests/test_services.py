@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from kefu.core.errors import ApplicationError, InvalidInput, PermissionDeniedError
+from kefu.core.models import AuditLog, FieldChange
+from kefu.org.models import OrgUnit, Staff
+from kefu.org.scope import for_user, has_capability
+from kefu.org.services import (
+    login_locked_until,
+    login_record_failure,
+    login_record_success,
+    orgunit_create,
+    orgunit_update,
+    staff_change_password,
+    staff_create,
+    staff_update,
+)
+
+
+def test_paths_make_subtree_queries_prefix_matches(world):
+    assert world.county_a1.path.startswith(world.city_a.path)
+    assert world.county_a1.depth == 2
+    codes = set(OrgUnit.objects.subtree(world.city_a).values_list("code", flat=True))
+    assert codes == {"CA", "A1", "A2"}
+
+
+def test_moving_a_unit_moves_its_subtree(world):
+    station = orgunit_create(name="供电所", code="S1", parent=world.county_a1, actor=world.admin)
+    orgunit_update(unit=world.county_a1, actor=world.admin, parent=world.city_b)
+    station.refresh_from_db()
+    world.county_a1.refresh_from_db()
+    assert station.path.startswith(world.city_b.path) and station.depth == 3
+    assert set(OrgUnit.objects.subtree(world.city_a).values_list("code", flat=True)) == {"CA", "A2"}
+    assert FieldChange.objects.filter(model="org.orgunit", object_id=world.county_a1.pk, field="parent").exists()
+
+
+def test_cannot_move_under_own_subtree(world):
+    with pytest.raises(InvalidInput) as info:
+        orgunit_update(unit=world.city_a, actor=world.admin, parent=world.county_a1)
+    assert "parent" in info.value.errors
+
+
+def test_duplicate_code_and_unknown_parent(world):
+    with pytest.raises(InvalidInput) as info:
+        orgunit_create(name="x", code="A1", parent=world.city_a, actor=world.admin)
+    assert "code" in info.value.errors
+    with pytest.raises(ApplicationError):  # city A's director may not administer; and B is outside
+        orgunit_create(name="x", code="NEW", parent=world.city_b, actor=world.supervisor)
+
+
+def test_city_admin_cannot_create_outside_scope(world):
+    city_admin = staff_create(username="ca_admin", password="x", unit=world.city_a, roles=["admin"],
+                              actor=None, validate=False)
+    with pytest.raises(ApplicationError):
+        orgunit_create(name="x", code="NEW", parent=world.city_b, actor=city_admin)
+
+
+def test_staff_roles_and_capabilities(world):
+    staff = staff_create(username="clerk1", password="Strong-Pass-2026", unit=world.county_a1,
+                         roles=["clerk", "collector"], actor=world.admin, full_name="柜台员")
+    assert staff.role_codes == {"clerk", "collector"}
+    assert has_capability(staff, "account.status") and not has_capability(staff, "org.admin")
+    staff = staff_update(staff=staff, actor=world.admin, roles=["reader"])
+    staff.refresh_from_db()
+    assert set(staff.roles.values_list("role", flat=True)) == {"reader"}
+    with pytest.raises(InvalidInput) as info:
+        staff_update(staff=staff, actor=world.admin, roles=["wizard"])
+    assert "roles" in info.value.errors
+    with pytest.raises(PermissionDeniedError):
+        staff_update(staff=staff, actor=world.agent_a1, full_name="x")
+
+
+def test_staff_create_validates(world):
+    with pytest.raises(InvalidInput) as info:
+        staff_create(username="agent_a1", password="short", unit=world.county_a1, roles=["agent"], actor=world.admin)
+    assert "username" in info.value.errors
+    with pytest.raises(InvalidInput) as info:
+        staff_create(username="new1", password="123", unit=world.county_a1, roles=["agent"], actor=world.admin)
+    assert "password" in info.value.errors
+
+
+def test_password_is_hashed_with_argon2(world):
+    assert world.agent_a1.password.startswith("argon2")
+    staff_change_password(staff=world.agent_a1, old_password=world.password, new_password="New-Secret-2026")
+    assert world.agent_a1.check_password("New-Secret-2026")
+    with pytest.raises(InvalidInput) as info:
+        staff_change_password(staff=world.agent_a1, old_password="wrong", new_password="Another-2026!")
+    assert "old_password" in info.value.errors
+
+
+def test_lockout_after_repeated_failures_and_expiry(world, settings):
+    settings.KEFU_LOGIN_MAX_FAILURES = 3
+    settings.KEFU_LOGIN_LOCK_MINUTES = 15
+    start = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(3):
+            staff = login_record_failure(username="agent_a1")
+        assert staff is not None
+        assert login_locked_until(staff=staff) == start + dt.timedelta(minutes=15)
+        assert AuditLog.objects.filter(action="locked", object_id=staff.pk).count() == 1
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
+        assert login_locked_until(staff=staff, now=timezone.now()) is None
+        login_record_success(staff=staff)
+    staff.refresh_from_db()
+    assert staff.failed_logins == 0 and staff.locked_until is None
+    assert login_record_failure(username="nobody") is None
+
+
+def test_for_user_scopes_staff_lists(world):
+    visible = set(for_user(Staff.objects.all(), world.supervisor).values_list("username", flat=True))
+    assert "agent_a1" in visible and "agent_a2" in visible and "agent_b1" not in visible
+    assert "admin_p" not in visible

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Quick start: install, migrate, load demo data and serve kefu on http://127.0.0.1:8000 (SQLite).
+source "$(dirname "$0")/lib.sh"
+
+ensure_venv ""
+say "Preparing the database"
+"$VENV/bin/kefu" migrate --noinput -v0
+"$VENV/bin/kefu" demo "$@"
+say "Serving kefu on http://127.0.0.1:8000  (Ctrl-C to stop)"
+exec "$VENV/bin/kefu" runserver --noreload 127.0.0.1:8000
