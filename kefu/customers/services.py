@@ -44,7 +44,7 @@ ACCOUNT_FIELDS = ("customer_class", "importance", "unit", "premise")
 CONTACT_FIELDS = ("name", "relation", "phone", "extension", "is_primary", "note")
 
 # Account numbers: utility digit, 8-digit sequence, Luhn check digit (catches typos on the phone).
-ACCOUNT_PREFIX = {UtilityKind.POWER: "1", UtilityKind.GAS: "2"}
+ACCOUNT_PREFIX: dict[str, str] = {UtilityKind.POWER: "1", UtilityKind.GAS: "2"}
 ACCOUNT_SEQUENCE_KEY = "account:{utility}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -72,8 +72,6 @@ class Staff(AbstractUser):
     extension = models.CharField(_("phone extension"), max_length=16, blank=True, db_index=True)
     failed_logins = models.PositiveSmallIntegerField(_("failed logins in a row"), default=0)
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
-
-    objects: UserManager[Staff] = UserManager()
 
     class Meta:
         verbose_name = _("staff member")

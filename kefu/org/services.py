@@ -196,7 +196,7 @@ def staff_update(*, staff: Staff, actor: Any, roles: Iterable[str] | None = None
         StaffRole.objects.bulk_create(
             [StaffRole(staff=staff, role=r) for r in role_list], ignore_conflicts=True
         )
-        staff._role_codes = frozenset(role_list)  # type: ignore[attr-defined]
+        staff._role_codes = frozenset(role_list)
         after["roles"] = ",".join(sorted(role_list))
     history_record(instance=staff, before=before, after=after, actor=actor)
     return staff
