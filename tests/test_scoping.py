@@ -1,0 +1,292 @@
+"""Who sees what, for every URL of the product (architecture rule 4).
+
+Each named route is listed in ROUTES with the object it is about (if any). For every persona the
+suite checks the answer: objects of county A1 are visible to A1's agent, the city-A supervisor
+and the province admin, and are 404 to the peer county and to the outsider; lists show only what
+is in scope. A route missing from ROUTES fails ``test_every_route_is_covered``, so a new endpoint
+cannot skip this suite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.authtoken.models import Token
+
+from conftest import World
+
+# Routes that are not about scoped data: Django's admin (superusers only), the language switch.
+IGNORED_NAMESPACES = {"admin"}
+IGNORED_NAMES = {"set_language"}
+
+
+def walk(patterns: list[Any], namespace: str = "") -> Iterator[str]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace
+            if ns in IGNORED_NAMESPACES:
+                continue
+            yield from walk(entry.url_patterns, f"{namespace}{ns}:" if ns else namespace)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace + entry.name
+
+
+@dataclass
+class Route:
+    """How to call one route and what each persona should get back.
+
+    ``obj`` picks the A1 object the route is about (None for lists and pages without an object).
+    ``kind``: "page" (session, anonymous redirected to login), "api" (token; anonymous 401/403).
+    ``method``: GET for reads; POST/PATCH/DELETE routes are called with an empty body, so an
+    allowed persona gets a validation answer (200/400/409) and never a 404, a hidden one a 404.
+    ``lists``: for list routes, the customer names that must (A1) and must not (A2, B1) appear.
+    """
+
+    kind: str
+    obj: Callable[[World], dict[str, Any]] | None = None
+    method: str = "get"
+    lists: bool = False
+    public: bool = False
+    capability_roles: set[str] = field(default_factory=set)
+    body: Callable[[World], dict[str, Any]] | None = None
+
+
+def cust(w: World) -> dict[str, Any]:
+    return {"pk": w.account_a1.customer_id}
+
+
+def acct(w: World) -> dict[str, Any]:
+    return {"pk": w.account_a1.pk}
+
+
+def prem(w: World) -> dict[str, Any]:
+    return {"pk": w.account_a1.premise_id}
+
+
+def contact(w: World) -> dict[str, Any]:
+    return {"pk": w.account_a1.customer.contacts.get().pk}
+
+
+def unit(w: World) -> dict[str, Any]:
+    return {"pk": w.county_a1.pk}
+
+
+def staff(w: World) -> dict[str, Any]:
+    return {"pk": w.agent_a1.pk}
+
+
+def api_ids(w: World, model: str) -> tuple[int, int, int]:
+    """(A1, A2, B1) ids of one kind of record, for checking API lists."""
+    a = (w.account_a1, w.account_a2, w.account_b1)
+    pick: dict[str, Callable[[Any], int]] = {
+        "customer": lambda x: x.customer_id,
+        "account": lambda x: x.pk,
+        "premise": lambda x: x.premise_id,
+    }
+    if model == "unit":
+        return (w.county_a1.pk, w.county_a2.pk, w.county_b1.pk)
+    if model == "staff":
+        return (w.agent_a1.pk, w.agent_a2.pk, w.outsider.pk)
+    return tuple(pick[model](x) for x in a)  # type: ignore[return-value]
+
+
+@dataclass
+class Listing:
+    """A list route: ``query`` narrows it (a search needs one), ``markers`` say what to look for.
+
+    For pages, markers are texts for A1, A2 and B1; for the API, the kind of record for api_ids.
+    """
+
+    query: dict[str, str] = field(default_factory=dict)
+    markers: tuple[str, str, str] | None = None
+    api_model: str = ""
+
+
+CUSTOMER_NAMES = ("王小明", "李大华", "赵燃气")
+UNIT_NAMES = ("县A1供电公司", "县A2供电公司", "B1服务中心")
+STAFF_NAMES = ("agent_a1", "agent_a2", "agent_b1")
+
+ROUTES: dict[str, Route] = {
+    # Pages open to every signed-in user.
+    "home": Route("page", public=True),
+    "login": Route("page", public=True),
+    "logout": Route("page", public=True, method="post"),
+    "password-change": Route("page", public=True),
+    # Org pages.
+    "org:unit-list": Route("page", lists=True),
+    "org:unit-create": Route("page", capability_roles={"admin"}),
+    "org:unit-detail": Route("page", obj=unit),
+    "org:unit-edit": Route("page", obj=unit, capability_roles={"admin"}),
+    "org:staff-list": Route("page", lists=True),
+    "org:staff-create": Route("page", capability_roles={"admin"}),
+    "org:staff-edit": Route("page", obj=staff, capability_roles={"admin"}),
+    "org:coverage": Route("page", lists=True),
+    # Customer pages.
+    "customers:search": Route("page", lists=True),
+    "customers:create": Route("page"),
+    "customers:detail": Route("page", obj=cust),
+    "customers:reveal": Route("page", obj=cust, method="post"),
+    "customers:edit": Route("page", obj=cust),
+    "customers:contact-add": Route("page", obj=cust),
+    "customers:account-status": Route("page", obj=acct, capability_roles={"admin"}),
+    "customers:account-manager": Route("page", obj=acct, capability_roles={"admin", "director"}),
+    # API.
+    "api-schema": Route("api", public=True),
+    "api-docs": Route("api", public=True),
+    "api-token": Route("api", public=True, method="post"),
+    "api-orgunit-list": Route("api", lists=True),
+    "api-orgunit-detail": Route("api", obj=unit),
+    "api-staff-list": Route("api", lists=True),
+    "api-staff-detail": Route("api", obj=staff),
+    "api-customer-list": Route("api", lists=True),
+    "api-customer-lookup": Route("api", lists=True),
+    "api-customer-detail": Route("api", obj=cust),
+    "api-account-list": Route("api", lists=True),
+    "api-account-detail": Route("api", obj=acct),
+    "api-account-assign-manager": Route("api", obj=acct, method="post", capability_roles={"admin", "director"},
+                                        body=lambda w: {"manager": w.manager_a1.pk}),
+    "api-account-change-status": Route("api", obj=acct, method="post", capability_roles={"admin"},
+                                       body=lambda w: {"to_status": "suspended", "reason": "test"}),
+    "api-premise-list": Route("api", lists=True),
+    "api-premise-detail": Route("api", obj=prem),
+    "api-contact-list": Route("api", method="post"),
+    "api-contact-detail": Route("api", obj=contact),
+}
+
+LISTINGS: dict[str, Listing] = {
+    "org:unit-list": Listing(markers=UNIT_NAMES),
+    "org:staff-list": Listing(markers=STAFF_NAMES),
+    "org:coverage": Listing(markers=UNIT_NAMES),
+    "customers:search": Listing(query={"q": "1380000"}, markers=CUSTOMER_NAMES),
+    "api-orgunit-list": Listing(api_model="unit"),
+    "api-staff-list": Listing(api_model="staff"),
+    "api-customer-list": Listing(api_model="customer"),
+    "api-customer-lookup": Listing(query={"phone": "PHONE"}, api_model="customer"),
+    "api-account-list": Listing(api_model="account"),
+    "api-premise-list": Listing(api_model="premise"),
+}
+
+# Who may see county A1's records: A1 itself, the city-A supervisor, the province admin.
+SEES_A1 = ("agent_a1", "supervisor", "admin")
+BLIND_TO_A1 = ("agent_a2", "outsider")
+PERSONAS = SEES_A1 + BLIND_TO_A1
+
+
+def all_route_names() -> list[str]:
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def test_every_route_is_covered() -> None:
+    missing = [name for name in all_route_names() if name not in ROUTES and name not in IGNORED_NAMES]
+    assert not missing, f"add these routes to tests/test_scoping.py ROUTES: {missing}"
+    unknown = [name for name in ROUTES if name not in all_route_names()]
+    assert not unknown, f"ROUTES lists routes that no longer exist: {unknown}"
+
+
+def client_for(world: World, persona: str | None, kind: str) -> Client:
+    client = Client()
+    if persona is None:
+        return client
+    user = getattr(world, persona)
+    if kind == "api":
+        token, _ = Token.objects.get_or_create(user=user)
+        return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.force_login(user)
+    return client
+
+
+def call(client: Client, route: Route, url: str, query: dict[str, str] | None = None, world: World | None = None
+         ) -> Any:
+    if route.method == "get":
+        return client.get(url, query or {})
+    body = route.body(world) if route.body and world else {}
+    if route.kind == "api":
+        return client.generic(route.method.upper(), url, json.dumps(body), content_type="application/json")
+    return getattr(client, route.method)(url, body)
+
+
+def route_url(world: World, name: str, route: Route) -> str:
+    return reverse(name, kwargs=route.obj(world) if route.obj else None)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in ROUTES.items() if not r.public))
+def test_anonymous_is_turned_away(world: World, name: str) -> None:
+    route = ROUTES[name]
+    response = call(Client(), route, route_url(world, name, route))
+    if route.kind == "api":
+        assert response.status_code in (401, 403)
+    else:
+        assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", sorted(n for n, r in ROUTES.items() if r.obj))
+def test_object_routes_follow_the_org_tree(world: World, name: str, persona: str) -> None:
+    route = ROUTES[name]
+    response = call(client_for(world, persona, route.kind), route, route_url(world, name, route), world=world)
+    status = response.status_code
+    assert status != 500
+    roles = getattr(world, persona).role_codes
+    if persona in BLIND_TO_A1:
+        # Out of scope: never revealed. A role that may not use the route at all may get 403 first.
+        assert status in (403, 404), f"{persona} reached {name}: {status}"
+        if status == 403:
+            assert not route.capability_roles or not roles & route.capability_roles
+    elif route.capability_roles and not roles & route.capability_roles:
+        assert status == 403, f"{persona} lacks the role for {name} but got {status}"
+    else:
+        assert status in (200, 400, 409), f"{persona} should reach {name}: {status}"
+
+
+@pytest.mark.parametrize("name", sorted(LISTINGS))
+def test_lists_show_only_what_is_in_scope(world: World, name: str) -> None:
+    route, listing = ROUTES[name], LISTINGS[name]
+    url = reverse(name)
+    expected = {
+        "agent_a1": (True, False, False),
+        "agent_a2": (False, True, False),
+        "supervisor": (True, True, False),
+        "outsider": (False, False, True),
+        "admin": (True, True, True),
+    }
+    phones = {"agent_a1": "13800001111", "agent_a2": "13800002222", "supervisor": "13800001111",
+              "outsider": "13800003333", "admin": "13800003333"}
+    for persona, wanted in expected.items():
+        query = {k: (phones[persona] if v == "PHONE" else v) for k, v in listing.query.items()}
+        response = call(client_for(world, persona, route.kind), route, url, query)
+        assert response.status_code == 200, (persona, response.status_code)
+        if listing.api_model:
+            data = response.json()
+            rows = data["results"] if isinstance(data, dict) and "results" in data else data
+            seen = {row["id"] for row in rows}
+            ids = api_ids(world, listing.api_model)
+            if name == "api-customer-lookup":
+                # A lookup answers one phone: the persona's own in-scope customer, or nothing else.
+                assert seen <= {i for i, ok in zip(ids, wanted, strict=True) if ok}, (persona, seen)
+                continue
+            got = tuple(i in seen for i in ids)
+        else:
+            html = response.content.decode()
+            assert listing.markers is not None
+            got = tuple(marker in html for marker in listing.markers)
+            if name == "customers:search":
+                # One phone query per persona: only the in-scope hits may appear.
+                assert not any(g and not w for g, w in zip(got, wanted, strict=True)), (persona, got)
+                continue
+        assert got == wanted, f"{name} for {persona}: saw {got}, expected {wanted}"
+
+
+def test_out_of_scope_lookup_by_phone_finds_nothing(world: World) -> None:
+    client = client_for(world, "agent_a2", "api")
+    response = client.get(reverse("api-customer-lookup"), {"phone": "13800001111"})
+    assert response.status_code in (200, 404)
+    if response.status_code == 200:
+        data = response.json()
+        rows = data["results"] if isinstance(data, dict) and "results" in data else data
+        assert rows == []
