@@ -19,7 +19,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
-from conftest import World
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import World
 
 # Routes that are not about scoped data: Django's admin (superusers only), the language switch.
 IGNORED_NAMESPACES = {"admin"}

@@ -158,22 +158,23 @@ class CoverageRow:
 
 
 def manager_coverage(*, user: Any, parent: OrgUnit | None = None) -> list[CoverageRow]:
-    """Share of accounts with a customer manager, for each visible unit (its whole subtree)."""
+    """Share of accounts with a customer manager, for each visible unit (its whole subtree).
+
+    One grouped query counts accounts per unit; each count is then added to the unit and its
+    ancestors by reading the ids off the unit's path (depth steps per unit, not units × units).
+    """
     units = list(OrgUnit.objects.for_user(user))
+    by_id = {u.pk: u for u in units}
+    totals: dict[int, list[int]] = {u.pk: [0, 0] for u in units}
+    for row in account_qs(user).values("unit_id").annotate(total=Count("id"), managed=Count("manager_id")):
+        unit = by_id.get(row["unit_id"])
+        if unit is None:
+            continue
+        for step in unit.path.split(".")[:-1]:
+            bucket = totals.get(int(step))
+            if bucket is not None:
+                bucket[0] += row["total"]
+                bucket[1] += row["managed"]
     if parent is not None:
         units = [u for u in units if u.parent_id == parent.pk or u.pk == parent.pk]
-    direct = {
-        row["unit_id"]: row
-        for row in account_qs(user).values("unit_id").annotate(total=Count("id"), managed=Count("manager_id"))
-    }
-    paths = {u.pk: u.path for u in OrgUnit.objects.for_user(user)}
-    rows: list[CoverageRow] = []
-    for unit in units:
-        total = managed = 0
-        for uid, row in direct.items():
-            path = paths.get(uid)
-            if path is not None and path.startswith(unit.path):
-                total += row["total"]
-                managed += row["managed"]
-        rows.append(CoverageRow(unit=unit, accounts=total, managed=managed))
-    return rows
+    return [CoverageRow(unit=u, accounts=totals[u.pk][0], managed=totals[u.pk][1]) for u in units]

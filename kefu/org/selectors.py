@@ -54,3 +54,9 @@ def staff_get(*, user: Any, pk: int) -> Staff:
     if staff is None:
         raise Http404
     return staff
+
+
+def orgunit_ancestors(*, user: Any, unit: OrgUnit) -> list[OrgUnit]:
+    """The visible units above ``unit``, top first (for breadcrumbs)."""
+    ids = [int(step) for step in unit.path.split(".")[:-1] if int(step) != unit.pk]
+    return list(orgunit_qs(user).filter(pk__in=ids).order_by("depth"))

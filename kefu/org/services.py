@@ -69,8 +69,15 @@ def orgunit_create(
         name=name.strip(), code=code.strip(), parent=parent, path="", depth=(parent.depth + 1) if parent else 0,
         level=level, utility=utility, region_class=region_class, phone=phone,
     )
-    unit.full_clean(exclude=["path"])
-    unit.save()
+    try:
+        unit.full_clean(exclude=["path"])
+    except ValidationError as exc:
+        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
+    try:
+        with transaction.atomic():
+            unit.save()
+    except IntegrityError as exc:  # two people saving the same code at the same moment
+        raise InvalidInput({"code": [_("An org unit with code %(code)s already exists.") % {"code": code}]}) from exc
     unit.path = _unit_path(parent, unit.pk)
     OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path)
     return unit
@@ -87,13 +94,19 @@ def orgunit_update(*, unit: OrgUnit, actor: Any, **changes: Any) -> OrgUnit:
         raise ApplicationError(_("Unknown org unit."), field="unit")
     locked = OrgUnit.objects.select_for_update().get(pk=unit.pk)
     before = snapshot(locked, UNIT_FIELDS)
-    new_parent = changes.get("parent", locked.parent)
+    moving = "parent" in changes and (changes["parent"].pk if changes["parent"] else None) != locked.parent_id
+    new_parent = changes["parent"] if moving else locked.parent
     if "code" in changes and OrgUnit.objects.filter(code=changes["code"]).exclude(pk=locked.pk).exists():
         raise InvalidInput({"code": [_("An org unit with code %(code)s already exists.") % {"code": changes["code"]}]})
-    if new_parent is not None and new_parent.path.startswith(locked.path):
-        raise InvalidInput({"parent": [_("A unit cannot be moved under itself or one of its own sub-units.")]})
-    if new_parent is not None and not unit_in_scope(actor, new_parent):
-        raise InvalidInput({"parent": [_("Unknown org unit.")]})
+    if moving:
+        # Only a new parent must lie in the actor's scope: a city admin may rename their own city
+        # even though the province above it is outside their scope.
+        if new_parent is None and not getattr(actor, "is_superuser", False):
+            raise InvalidInput({"parent": [_("Only a system administrator may create a top-level unit.")]})
+        if new_parent is not None and new_parent.path.startswith(locked.path):
+            raise InvalidInput({"parent": [_("A unit cannot be moved under itself or one of its own sub-units.")]})
+        if new_parent is not None and not unit_in_scope(actor, new_parent):
+            raise InvalidInput({"parent": [_("Unknown org unit.")]})
     for key, value in changes.items():
         setattr(locked, key, value)
     _check_unit_input(name=locked.name, code=locked.code)
@@ -101,15 +114,15 @@ def orgunit_update(*, unit: OrgUnit, actor: Any, **changes: Any) -> OrgUnit:
         locked.full_clean(exclude=["path"])
     except ValidationError as exc:
         raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
-    old_path = locked.path
-    if (new_parent.pk if new_parent else None) != before["parent"] or not old_path:
+    if moving:
+        old_path = locked.path
+        old_depth = locked.depth
         locked.path = _unit_path(new_parent, locked.pk)
         locked.depth = (new_parent.depth + 1) if new_parent else 0
-        depth_shift = locked.depth - unit.depth
         # One UPDATE for the whole subtree: swap the old prefix for the new one.
         OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=locked.pk).update(
             path=Concat(Value(locked.path), Substr("path", len(old_path) + 1)),
-            depth=F("depth") + depth_shift,
+            depth=F("depth") + (locked.depth - old_depth),
         )
     locked.save()
     history_record(instance=locked, before=before, after=snapshot(locked, UNIT_FIELDS), actor=actor)
@@ -212,6 +225,25 @@ def staff_change_password(*, staff: Staff, old_password: str, new_password: str)
         raise InvalidInput({"new_password": [str(m) for m in exc.messages]}) from exc
     staff.set_password(new_password)
     staff.save(update_fields=["password"])
+    return staff
+
+
+@transaction.atomic
+def staff_set_password(*, staff: Staff, new_password: str, actor: Any) -> Staff:
+    """An administrator sets a new password (forgotten password); it also lifts a lock-out."""
+    require(actor, Capability.ORG_ADMIN)
+    if not unit_in_scope(actor, staff.unit):
+        raise ApplicationError(_("Unknown staff member."), field="staff")
+    try:
+        validate_password(new_password, staff)
+    except ValidationError as exc:
+        raise InvalidInput({"new_password": [str(m) for m in exc.messages]}) from exc
+    staff.set_password(new_password)
+    staff.failed_logins = 0
+    staff.locked_until = None
+    staff.save(update_fields=["password", "failed_logins", "locked_until"])
+    history_record(instance=staff, before={"password": "*"}, after={"password": "**"}, actor=actor,
+                   reason="password reset")
     return staff
 
 

@@ -18,6 +18,7 @@ from kefu.org.services import (
     orgunit_update,
     staff_change_password,
     staff_create,
+    staff_set_password,
     staff_update,
 )
 
@@ -115,3 +116,35 @@ def test_for_user_scopes_staff_lists(world):
     visible = set(for_user(Staff.objects.all(), world.supervisor).values_list("username", flat=True))
     assert "agent_a1" in visible and "agent_a2" in visible and "agent_b1" not in visible
     assert "admin_p" not in visible
+
+
+def test_city_admin_may_rename_own_city_but_not_lift_it_to_the_top(world):
+    city_admin = staff_create(username="ca_admin2", password="x", unit=world.city_a, roles=["admin"],
+                              actor=None, validate=False)
+    renamed = orgunit_update(unit=world.city_a, actor=city_admin, name="城市A供电公司（新）", parent=world.province)
+    assert renamed.name == "城市A供电公司（新）" and renamed.path == world.city_a.path
+    with pytest.raises(InvalidInput) as info:
+        orgunit_update(unit=world.county_a1, actor=city_admin, parent=None)
+    assert "parent" in info.value.errors
+
+
+def test_update_without_a_move_leaves_the_subtree_alone(world):
+    station = orgunit_create(name="供电所", code="S2", parent=world.county_a1, actor=world.admin)
+    orgunit_update(unit=world.county_a1, actor=world.admin, parent=world.city_a, phone="0571-1234")
+    station.refresh_from_db()
+    assert station.path.startswith(world.county_a1.path)
+    changed = FieldChange.objects.filter(model="org.orgunit", object_id=world.county_a1.pk)
+    assert list(changed.values_list("field", "new_value")) == [("phone", "0571-1234")]
+
+
+def test_admin_password_reset_lifts_the_lock(world, settings):
+    settings.KEFU_LOGIN_MAX_FAILURES = 1
+    login_record_failure(username="agent_a1")
+    world.agent_a1.refresh_from_db()
+    assert login_locked_until(staff=world.agent_a1) is not None
+    staff_set_password(staff=world.agent_a1, new_password="Reset-Pass-2026", actor=world.admin)
+    world.agent_a1.refresh_from_db()
+    assert login_locked_until(staff=world.agent_a1) is None
+    assert world.agent_a1.check_password("Reset-Pass-2026")
+    with pytest.raises(PermissionDeniedError):
+        staff_set_password(staff=world.agent_a2, new_password="Reset-Pass-2026", actor=world.agent_a1)
