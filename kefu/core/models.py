@@ -35,6 +35,9 @@ class FieldChange(models.Model):
         indexes = [models.Index(fields=["model", "object_id", "at"], name="core_fieldchange_obj_idx")]
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.model}#{self.object_id}.{self.field}"
+
 
 class AuditLog(models.Model):
     """Views of full personal data and exports: who saw what, when (architecture rule 8)."""
@@ -61,6 +64,9 @@ class AuditLog(models.Model):
         verbose_name_plural = _("audit records")
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.model}#{self.object_id}"
+
 
 class NumberSequence(models.Model):
     """A named counter for human-readable numbers (account numbers, order numbers)."""
@@ -71,3 +77,6 @@ class NumberSequence(models.Model):
     class Meta:
         verbose_name = _("number sequence")
         verbose_name_plural = _("number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.last_value}"

@@ -100,6 +100,9 @@ def parse_phone(value: str) -> Phone:
     cleaned = _PHONE_JUNK.sub("", raw)
     if cleaned.startswith("0086"):
         cleaned = "+86" + cleaned[4:]
+    if re.fullmatch(r"\+?\d{1,6}", cleaned):
+        raise ValidationError(_("Phone number is too short: a mobile has 11 digits, a landline an area code "
+                                "and 7 or 8 digits."), code="phone_short")
     if not re.fullmatch(r"\+?\d{5,20}", cleaned):
         raise ValidationError(_("Phone number may contain only digits, spaces, dashes and a leading +."),
                               code="phone_chars")

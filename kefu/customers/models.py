@@ -170,3 +170,6 @@ class AccountEvent(models.Model):
         verbose_name_plural = _("account events")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["account", "at"], name="acctevent_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.kind}"

@@ -13,9 +13,10 @@ from django.http import Http404
 from kefu.core.models import FieldChange
 from kefu.core.validators import normalize_id_number, try_parse_phone
 from kefu.customers.models import Account, AccountEvent, Contact, Customer, Premise
-from kefu.org.choices import Capability
-from kefu.org.models import OrgUnit
+from kefu.org.choices import MANAGER_ROLES, Capability
+from kefu.org.models import PATH_STEP, OrgUnit, Staff
 from kefu.org.scope import for_user, has_capability
+from kefu.org.selectors import staff_qs
 
 _ID_LIKE = re.compile(r"^(\d{17}[\dXx]|[0-9A-HJ-NPQRTUWXY]{18})$")
 
@@ -58,34 +59,35 @@ def customer_search(*, user: Any, query: str, limit: int = 20, after_id: int | N
     hits the ID index; other text is a name prefix, then address words.
     """
     text = " ".join(query.split())
-    base = customer_qs(user).order_by("id")
-    if after_id:
-        base = base.filter(id__gt=after_id)
+    scoped = customer_qs(user).order_by("id")
     if not text:
         return SearchResult(kind="empty")
-    kind = "name"
-    digits = re.sub(r"[\s\-]", "", text)
-    candidates: QuerySet[Customer]
-    if digits.isdigit() and Account.objects.filter(number=digits).exists():
-        kind = "account"
-        candidates = base.filter(accounts__number=digits)
-    elif (phone := try_parse_phone(text)) is not None:
-        kind = "phone"
-        candidates = base.filter(id__in=Contact.objects.filter(phone=phone.e164).values("customer_id"))
-    elif _ID_LIKE.match(digits):
-        kind = "id_number"
-        candidates = base.filter(id_number=normalize_id_number(digits))
-    else:
-        candidates = _prefix(base, "name", text)
-        if not candidates[:1].exists():
-            kind = "address"
-            words = text.split()
-            premises = Premise.objects.all()
-            for word in words:
-                premises = premises.filter(address__contains=word)
-            candidates = base.filter(accounts__premise__in=premises.values("id")[:500]).distinct()
+    kind, candidates = _search_candidates(scoped, text)
+    if after_id:
+        candidates = candidates.filter(id__gt=after_id)
     rows = list(candidates.select_related("unit")[: limit + 1])
     return SearchResult(kind=kind, customers=rows[:limit], has_more=len(rows) > limit)
+
+
+def _search_candidates(scoped: QuerySet[Customer], text: str) -> tuple[str, QuerySet[Customer]]:
+    """Decide what the query is (independent of the page, so page 2 matches page 1)."""
+    digits = re.sub(r"[\s\-]", "", text)
+    if digits.isdigit():
+        by_number = scoped.filter(accounts__number=digits)
+        # Only an in-scope account counts: an out-of-scope number must not reveal that it exists.
+        if by_number.exists():
+            return "account", by_number
+    if (phone := try_parse_phone(text)) is not None:
+        return "phone", scoped.filter(id__in=Contact.objects.filter(phone=phone.e164).values("customer_id"))
+    if _ID_LIKE.match(digits):
+        return "id_number", scoped.filter(id_number=normalize_id_number(digits))
+    by_name = _prefix(scoped, "name", text)
+    if by_name.exists():
+        return "name", by_name
+    premises = Premise.objects.all()
+    for word in text.split():
+        premises = premises.filter(address__contains=word)
+    return "address", scoped.filter(accounts__premise__in=premises.values("id")[:500]).distinct()
 
 
 def customer_get(*, user: Any, pk: int) -> Customer:
@@ -121,7 +123,9 @@ class CustomerCard:
 def customer_card(*, user: Any, pk: int) -> CustomerCard:
     customer = customer_get(user=user, pk=pk)
     accounts = list(
-        customer.accounts.select_related("premise", "manager", "unit", "service_point").order_by("utility", "number")
+        account_qs(user).filter(customer=customer)
+        .select_related("premise", "premise__unit", "manager", "unit", "service_point")
+        .order_by("utility", "number")
     )
     premises = list({a.premise_id: a.premise for a in accounts}.values())
     events = list(
@@ -178,3 +182,27 @@ def manager_coverage(*, user: Any, parent: OrgUnit | None = None) -> list[Covera
     if parent is not None:
         units = [u for u in units if u.parent_id == parent.pk or u.pk == parent.pk]
     return [CoverageRow(unit=u, accounts=totals[u.pk][0], managed=totals[u.pk][1]) for u in units]
+
+
+def manager_candidates(*, user: Any, account: Account) -> QuerySet[Staff]:
+    """Active customer managers the user can see who may take the account.
+
+    The service accepts a manager in the account's unit, a unit above it, or a unit below it; the
+    units above are the prefixes of the account unit's materialised path.
+    """
+    path = account.unit.path
+    step = PATH_STEP + 1  # "000012." per level
+    ancestors = [path[:end] for end in range(step, len(path) + 1, step)]
+    return (
+        staff_qs(user)
+        .filter(is_active=True, roles__role__in=MANAGER_ROLES)
+        .filter(Q(unit__path__in=ancestors) | Q(unit__path__startswith=path))
+        .select_related("unit")
+        .distinct()
+        .order_by("unit__path", "full_name", "username")
+    )
+
+
+def accounts_managed_by(*, user: Any, manager: Staff) -> QuerySet[Account]:
+    """A customer manager's portfolio, within what the viewer may see."""
+    return account_qs(user).filter(manager=manager).select_related("customer", "premise").order_by("number")

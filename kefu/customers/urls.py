@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from kefu.customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("new/", views.create, name="create"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/reveal/", views.reveal, name="reveal"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/contacts/new/", views.contact_create, name="contact-add"),
+    path("accounts/<int:pk>/status/", views.account_status, name="account-status"),
+    path("accounts/<int:pk>/manager/", views.account_manager, name="account-manager"),
+]
