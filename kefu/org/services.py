@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -245,6 +246,42 @@ def staff_set_password(*, staff: Staff, new_password: str, actor: Any) -> Staff:
     history_record(instance=staff, before={"password": "*"}, after={"password": "**"}, actor=actor,
                    reason="password reset")
     return staff
+
+
+class LoginLocked(ApplicationError):
+    code = "locked"
+    status_code = 403
+
+    def __init__(self, until: dt.datetime) -> None:
+        super().__init__(
+            _("This account is locked after too many failed sign-ins. Try again after %(time)s.")
+            % {"time": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")}
+        )
+        self.until = until
+
+
+class BadCredentials(ApplicationError):
+    code = "invalid_credentials"
+
+
+def login_authenticate(*, request: Any, username: str, password: str, ip: str | None = None) -> Staff:
+    """Check a password under the lock-out rule; used by the sign-in page and the token endpoint.
+
+    A locked account is refused before the password is checked, so guessing gains nothing. Not one
+    transaction on purpose: a failed attempt must stay counted when the sign-in is refused.
+    """
+    known = Staff.objects.filter(username=username).first()
+    if known is not None and (until := login_locked_until(staff=known)):
+        raise LoginLocked(until)
+    user = authenticate(request, username=username, password=password)
+    if not isinstance(user, Staff):
+        failed = login_record_failure(username=username, ip=ip)
+        if failed is not None and (until := login_locked_until(staff=failed)):
+            raise LoginLocked(until)
+        # Same words whether or not the user name exists: no hint for guessing names.
+        raise BadCredentials(_("User name or password is wrong."))
+    login_record_success(staff=user, ip=ip)
+    return user
 
 
 def login_locked_until(*, staff: Staff, now: dt.datetime | None = None) -> dt.datetime | None:

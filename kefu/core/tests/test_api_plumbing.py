@@ -18,11 +18,6 @@ from kefu.org.models import Staff
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Argon2 takes ~0.6 s a hash and `world` hashes seven passwords; runs before `world` (autouse)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def client_for(user: Staff) -> APIClient:
     client = APIClient()
