@@ -127,7 +127,6 @@ ROUTES: dict[str, Route] = {
     "org:staff-list": Route("page", lists=True),
     "org:staff-create": Route("page", capability_roles={"admin"}),
     "org:staff-edit": Route("page", obj=staff, capability_roles={"admin"}),
-    "org:coverage": Route("page", lists=True),
     # Customer pages.
     "customers:search": Route("page", lists=True),
     "customers:create": Route("page"),
@@ -137,6 +136,7 @@ ROUTES: dict[str, Route] = {
     "customers:contact-add": Route("page", obj=cust),
     "customers:account-status": Route("page", obj=acct, capability_roles={"admin"}),
     "customers:account-manager": Route("page", obj=acct, capability_roles={"admin", "director"}),
+    "customers:coverage": Route("page", lists=True),
     # API.
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
@@ -163,8 +163,8 @@ ROUTES: dict[str, Route] = {
 LISTINGS: dict[str, Listing] = {
     "org:unit-list": Listing(markers=UNIT_NAMES),
     "org:staff-list": Listing(markers=STAFF_NAMES),
-    "org:coverage": Listing(markers=UNIT_NAMES),
     "customers:search": Listing(query={"q": "1380000"}, markers=CUSTOMER_NAMES),
+    "customers:coverage": Listing(markers=UNIT_NAMES),
     "api-orgunit-list": Listing(api_model="unit"),
     "api-staff-list": Listing(api_model="staff"),
     "api-customer-list": Listing(api_model="customer"),

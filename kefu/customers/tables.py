@@ -1,4 +1,4 @@
-"""Rows for the customer pages: search results and history, with personal data masked."""
+"""Rows for the customer pages: search results and history (personal data masked), manager coverage."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from kefu.core.models import FieldChange
 from kefu.core.validators import Phone, mask_id_number, mask_phone
 from kefu.customers.choices import STATUS_COLOURS
 from kefu.customers.models import Account, Contact, Customer
-from kefu.customers.selectors import SearchResult
+from kefu.customers.selectors import CoverageRow, SearchResult
 from kefu.org.models import OrgUnit, Staff
+from kefu.org.tables import indent_rem
 
 MATCH_LABELS = {
     "account": _("Account number"),
@@ -134,3 +135,41 @@ def contact_phone(contact: Contact, *, revealed: bool) -> str:
 
 def contact_rows(contacts: Iterable[Contact], *, revealed: bool) -> list[tuple[Contact, str]]:
     return [(c, contact_phone(c, revealed=revealed)) for c in contacts]
+
+
+# ---- customer-manager coverage ---------------------------------------------------------------
+
+# Share thresholds for the bar colour: a unit under 60 % needs attention, 90 % is the usual target.
+_GOOD_SHARE = 0.9
+_FAIR_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class CoverageLine:
+    unit: OrgUnit
+    accounts: int
+    managed: int
+    percent: str  # "87.5"
+    bar_class: str
+    indent: str
+
+
+def coverage_bar_class(row: CoverageRow) -> str:
+    if row.accounts == 0:
+        return "bg-secondary"
+    if row.share >= _GOOD_SHARE:
+        return "bg-success"
+    if row.share >= _FAIR_SHARE:
+        return "bg-warning"
+    return "bg-danger"
+
+
+def coverage_lines(rows: Iterable[CoverageRow], *, base: int) -> list[CoverageLine]:
+    """Table lines for manager_coverage rows, indented relative to depth ``base``."""
+    return [
+        CoverageLine(
+            unit=row.unit, accounts=row.accounts, managed=row.managed, percent=f"{row.share * 100:.1f}",
+            bar_class=coverage_bar_class(row), indent=indent_rem(row.unit.depth, base),
+        )
+        for row in rows
+    ]

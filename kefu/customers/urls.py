@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/contacts/new/", views.contact_create, name="contact-add"),
     path("accounts/<int:pk>/status/", views.account_status, name="account-status"),
     path("accounts/<int:pk>/manager/", views.account_manager, name="account-manager"),
+    path("coverage/", views.coverage, name="coverage"),
 ]

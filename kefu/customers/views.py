@@ -1,4 +1,4 @@
-"""Customer pages: search, card, personal-data reveal, registration and edits.
+"""Customer pages: search, card, personal-data reveal, registration, edits and manager coverage.
 
 Every object comes through the scoped selectors (out of scope → 404) and every action checks its
 capability (→ 403 via the middleware). Service errors are shown on the form, never as a 500.
@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -34,7 +34,14 @@ from kefu.customers.forms import (
     apply_service_errors,
 )
 from kefu.customers.models import Account
-from kefu.customers.selectors import account_qs, customer_card, customer_get, customer_search, manager_candidates
+from kefu.customers.selectors import (
+    account_qs,
+    customer_card,
+    customer_get,
+    customer_search,
+    manager_candidates,
+    manager_coverage,
+)
 from kefu.customers.services import (
     account_allowed_statuses,
     account_assign_manager,
@@ -43,10 +50,19 @@ from kefu.customers.services import (
     customer_register,
     customer_update,
 )
-from kefu.customers.tables import MATCH_LABELS, contact_rows, history_rows, search_rows, status_colour
+from kefu.customers.tables import (
+    MATCH_LABELS,
+    contact_rows,
+    coverage_lines,
+    history_rows,
+    search_rows,
+    status_colour,
+)
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit
 from kefu.org.scope import require
+from kefu.org.selectors import orgunit_get
+from kefu.org.tables import base_depth, parse_id
 
 PAGE_SIZE = 20
 FORM_METHODS = require_http_methods(["GET", "POST"])
@@ -248,3 +264,23 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
     return render(request, "customers/contact_form.html", {"form": form, "customer": customer},
                   status=_form_status(form, error))
+
+
+@login_required
+@require_http_methods(["GET"])
+def coverage(request: HttpRequest) -> HttpResponse:
+    """Share of accounts with a customer manager, unit by unit; ``?unit=<id>`` narrows it to that unit
+    and its children (the card on the org unit page loads it that way, as an htmx fragment)."""
+    require(request.user, Capability.ORG_VIEW)
+    unit: OrgUnit | None = None
+    raw = request.GET.get("unit")
+    if raw:
+        pk = parse_id(raw)
+        if pk is None:
+            raise Http404
+        unit = orgunit_get(user=request.user, pk=pk)  # out of scope → 404
+    # manager_coverage works over the user's whole visible tree; units are few, so no paging here.
+    rows = manager_coverage(user=request.user, parent=unit)
+    lines = coverage_lines(rows, base=unit.depth if unit is not None else base_depth(request.user))
+    template = "customers/_coverage_table.html" if is_htmx(request) else "customers/coverage.html"
+    return vary_on_htmx(render(request, template, {"lines": lines, "unit": unit}))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
 
@@ -80,50 +80,3 @@ class UnitRow:
 
 def unit_rows(units: Iterable[OrgUnit], *, base: int) -> list[UnitRow]:
     return [UnitRow(unit=u, indent=indent_rem(u.depth, base)) for u in units]
-
-
-# Share thresholds for the bar colour: a unit under 60 % needs attention, 90 % is the usual target.
-_GOOD_SHARE = 0.9
-_FAIR_SHARE = 0.6
-
-
-class CoverageLike(Protocol):
-    """What kefu.customers.selectors.CoverageRow offers; a Protocol keeps org free of customers imports."""
-
-    unit: OrgUnit
-    accounts: int
-    managed: int
-
-    @property
-    def share(self) -> float: ...
-
-
-@dataclass(frozen=True)
-class CoverageLine:
-    unit: OrgUnit
-    accounts: int
-    managed: int
-    percent: str  # "87.5"
-    bar_class: str
-    indent: str
-
-
-def coverage_lines(rows: Iterable[CoverageLike], *, base: int) -> list[CoverageLine]:
-    lines = []
-    for row in rows:
-        share = row.share
-        if row.accounts == 0:
-            bar = "bg-secondary"
-        elif share >= _GOOD_SHARE:
-            bar = "bg-success"
-        elif share >= _FAIR_SHARE:
-            bar = "bg-warning"
-        else:
-            bar = "bg-danger"
-        lines.append(
-            CoverageLine(
-                unit=row.unit, accounts=row.accounts, managed=row.managed, percent=f"{share * 100:.1f}",
-                bar_class=bar, indent=indent_rem(row.unit.depth, base),
-            )
-        )
-    return lines

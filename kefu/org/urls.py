@@ -1,4 +1,4 @@
-"""Org unit and staff pages, and the customer-manager coverage report."""
+"""Org unit and staff pages (the customer-manager coverage report is a customers page)."""
 
 from django.urls import path
 
@@ -14,5 +14,4 @@ urlpatterns = [
     path("staff/", views.staff_list_view, name="staff-list"),
     path("staff/new/", views.staff_create_view, name="staff-create"),
     path("staff/<int:pk>/edit/", views.staff_edit_view, name="staff-edit"),
-    path("coverage/", views.coverage, name="coverage"),
 ]

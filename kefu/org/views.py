@@ -21,7 +21,6 @@ from django.views.decorators.http import require_http_methods
 
 from kefu.core.errors import ApplicationError
 from kefu.core.web import is_htmx, vary_on_htmx
-from kefu.customers.selectors import manager_coverage  # coverage is customer data shown on org pages
 from kefu.org import tables
 from kefu.org.choices import Capability, Role
 from kefu.org.forms import (
@@ -87,7 +86,6 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         ancestors=orgunit_ancestors(user=request.user, unit=unit),
         children=tables.unit_rows(children, base=unit.depth + 1),
-        coverage=tables.coverage_lines(manager_coverage(user=request.user, parent=unit), base=unit.depth),
         staff_subtree_url=reverse("org:staff-list") + "?" + urlencode({"unit": unit.pk}),
     )
     return vary_on_htmx(render(request, "org/unit_detail.html", context))
@@ -267,14 +265,3 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             },
         )
     return render(request, "org/staff_form.html", {"form": form, "staff": staff})
-
-
-# ---- customer-manager coverage ------------------------------------------------------------
-
-
-@login_required
-def coverage(request: HttpRequest) -> HttpResponse:
-    require(request.user, Capability.ORG_VIEW)
-    # manager_coverage works over the user's whole visible tree; units are few, so no paging here.
-    lines = tables.coverage_lines(manager_coverage(user=request.user), base=tables.base_depth(request.user))
-    return render(request, "org/coverage.html", {"lines": lines})

@@ -164,7 +164,7 @@ def test_home_admin_sees_org_card(client, world):
 def test_home_director_sees_coverage(client, world):
     client.force_login(world.supervisor)
     html = client.get(reverse("home")).content.decode()
-    assert "Open coverage" in html and reverse("org:coverage") in html
+    assert "Open coverage" in html and reverse("customers:coverage") in html
     assert "Organisation" not in html  # not an administrator
 
 

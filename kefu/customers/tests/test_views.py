@@ -8,8 +8,9 @@ from django.urls import reverse
 from kefu.core.models import AuditLog
 from kefu.customers.forms import CustomerRegisterForm
 from kefu.customers.models import Account, AccountEvent, Contact, Customer
-from kefu.customers.services import ContactInput, customer_register
+from kefu.customers.services import ContactInput, account_assign_manager, customer_register
 from kefu.customers.tests.factories import make_account, valid_resident_id
+from kefu.org.tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -404,3 +405,70 @@ def test_add_contact_out_of_scope_is_404(client, world):
 ])
 def test_service_error_keys_map_to_form_fields(key, field):
     assert CustomerRegisterForm.field_for(key) == field
+
+
+# --- customer-manager coverage ------------------------------------------------------------------
+
+def _coverage(client, **params):
+    return client.get(reverse("customers:coverage"), params)
+
+
+def _lines(response):
+    return {line.unit.code: line for line in response.context["lines"]}
+
+
+def test_coverage_counts_accounts_with_a_manager(client, world):
+    client.force_login(world.supervisor)
+    before = _lines(_coverage(client))
+    assert before["CA"].accounts == 2 and before["CA"].managed == 0 and before["CA"].percent == "0.0"
+    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
+    response = _coverage(client)
+    lines = _lines(response)
+    assert set(lines) == {"CA", "A1", "A2"}  # scoped: no city B, no province
+    assert (lines["A1"].accounts, lines["A1"].managed, lines["A1"].percent) == (1, 1, "100.0")
+    assert (lines["CA"].accounts, lines["CA"].managed, lines["CA"].percent) == (2, 1, "50.0")
+    assert lines["A1"].bar_class == "bg-success" and lines["CA"].bar_class == "bg-danger"
+    body = response.content.decode()
+    assert "50.0%" in body and 'style="width: 100.0%"' in body
+    assert "<html" in body and response.context["unit"] is None
+
+
+def test_coverage_needs_org_view(client, world):
+    nobody = make_staff("no_roles", unit=world.county_a1, roles=[])
+    client.force_login(nobody)
+    assert _coverage(client).status_code == 403
+    assert client.get(reverse("org:unit-list")).status_code == 403
+
+
+def test_coverage_for_one_unit_shows_it_and_its_children(client, world):
+    client.force_login(world.admin)
+    everything = _lines(_coverage(client))
+    assert {"P", "CA", "A1", "A2", "CB", "B1"} <= set(everything)
+    response = _coverage(client, unit=world.city_a.pk)
+    assert response.status_code == 200 and response.context["unit"] == world.city_a
+    lines = _lines(response)
+    assert set(lines) == {"CA", "A1", "A2"}  # the unit and its children, not its parent or city B
+    assert lines["CA"].accounts == 2 and lines["CA"].indent == "0.0" and lines["A1"].indent == "1.5"
+    assert "城市A供电公司" in response.content.decode()
+
+
+@pytest.mark.parametrize("raw", ["999999", "abc", "-1"])
+def test_coverage_for_an_unknown_unit_is_404(client, world, raw):
+    client.force_login(world.supervisor)
+    assert _coverage(client, unit=raw).status_code == 404
+
+
+def test_coverage_for_a_unit_out_of_scope_is_404(client, world):
+    client.force_login(world.supervisor)
+    assert _coverage(client, unit=world.city_b.pk).status_code == 404
+    assert _coverage(client, unit=world.province.pk).status_code == 404  # above the user's own unit
+
+
+def test_coverage_htmx_request_gets_only_the_table(client, world):
+    client.force_login(world.supervisor)
+    response = client.get(reverse("customers:coverage"), {"unit": world.city_a.pk}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith("<table") and "<html" not in body and "<nav" not in body
+    assert "县A1供电公司" in body and "城市B燃气公司" not in body
+    assert "HX-Request" in response["Vary"]

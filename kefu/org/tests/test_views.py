@@ -11,7 +11,6 @@ from django.test import Client
 from django.urls import reverse
 
 from kefu.core.models import FieldChange
-from kefu.customers.services import account_assign_manager
 from kefu.org import tables
 from kefu.org.models import OrgUnit, Staff
 from kefu.org.tests.factories import make_staff, make_unit
@@ -174,16 +173,17 @@ def test_unit_list_pages_by_path(client: Client, world: World, monkeypatch: pyte
     assert second.context["page"].next_after is None
 
 
-def test_unit_detail_shows_children_staff_and_coverage(client: Client, world: World) -> None:
+def test_unit_detail_shows_children_staff_and_coverage_card(client: Client, world: World) -> None:
     login(client, world.supervisor)
     response = client.get(reverse("org:unit-detail", args=[world.city_a.pk]))
     assert [r.unit.code for r in response.context["children"]] == ["A1", "A2"]
     assert [s.username for s in response.context["staff_page"].rows] == ["director_ca"]
-    coverage = {line.unit.code: line for line in response.context["coverage"]}
-    assert set(coverage) == {"CA", "A1", "A2"}
-    assert coverage["CA"].accounts == 2 and coverage["CA"].managed == 0
     body = response.content.decode()
     assert "县A1供电公司" in body and "director_ca" in body
+    # Coverage is customer data: the card only loads it from the customers app (tested there).
+    assert "coverage" not in response.context
+    coverage_url = f"{reverse('customers:coverage')}?unit={world.city_a.pk}"
+    assert f'hx-get="{coverage_url}" hx-trigger="load"' in body
     # The staff pager swaps only its own table.
     fragment = client.get(response.request["PATH_INFO"], HTTP_HX_REQUEST="true", HTTP_HX_TARGET="unit-staff")
     assert fragment.content.decode().lstrip().startswith('<div id="unit-staff">')
@@ -415,31 +415,6 @@ def test_staff_list_pages_with_a_next_link(client: Client, world: World, monkeyp
         url = reverse("org:staff-list") + match.group(1).replace("&amp;", "&") if match else ""
     expected = list(Staff.objects.filter(roles__role="agent").order_by("id").values_list("username", flat=True))
     assert seen == expected and len(seen) == 7 and pages == 3  # every agent once, in order, no gaps
-
-
-# ---- coverage -----------------------------------------------------------------------------
-
-
-def test_coverage_counts_accounts_with_a_manager(client: Client, world: World) -> None:
-    login(client, world.supervisor)
-    before = {line.unit.code: line for line in client.get(reverse("org:coverage")).context["lines"]}
-    assert before["CA"].accounts == 2 and before["CA"].managed == 0 and before["CA"].percent == "0.0"
-    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
-    response = client.get(reverse("org:coverage"))
-    lines = {line.unit.code: line for line in response.context["lines"]}
-    assert set(lines) == {"CA", "A1", "A2"}  # scoped: no city B, no province
-    assert (lines["A1"].accounts, lines["A1"].managed, lines["A1"].percent) == (1, 1, "100.0")
-    assert (lines["CA"].accounts, lines["CA"].managed, lines["CA"].percent) == (2, 1, "50.0")
-    assert lines["A1"].bar_class == "bg-success" and lines["CA"].bar_class == "bg-danger"
-    body = response.content.decode()
-    assert "50.0%" in body and 'style="width: 100.0%"' in body
-
-
-def test_coverage_needs_org_view(client: Client, world: World) -> None:
-    nobody = make_staff("no_roles", unit=world.county_a1, roles=[])
-    login(client, nobody)
-    assert client.get(reverse("org:coverage")).status_code == 403
-    assert client.get(reverse("org:unit-list")).status_code == 403
 
 
 # ---- Django admin -------------------------------------------------------------------------
