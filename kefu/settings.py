@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.org",
     "kefu.customers",
+    "kefu.shell",
     "kefu.demo",
 ]
 
@@ -98,7 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "kefu.core.context_processors.shell",
+                "kefu.shell.context_processors.shell",
             ],
         },
     },

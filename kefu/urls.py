@@ -10,7 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("", include("kefu.core.urls")),
+    path("", include("kefu.shell.urls")),
     path("org/", include("kefu.org.urls")),
     path("customers/", include("kefu.customers.urls")),
     path("api/v1/", include(api_v1)),

@@ -254,7 +254,8 @@ class LoginLocked(ApplicationError):
 
     def __init__(self, until: dt.datetime) -> None:
         super().__init__(
-            _("This account is locked after too many failed sign-ins. Try again after %(time)s.")
+            _("This account is locked after too many failed sign-ins. Try again after %(time)s, "
+              "or ask an administrator to reset the password.")
             % {"time": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")}
         )
         self.until = until

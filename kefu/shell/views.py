@@ -19,10 +19,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.core.forms import LoginForm, PasswordChangeForm
 from kefu.org.choices import Capability, Role
 from kefu.org.models import Staff
 from kefu.org.scope import capabilities
+from kefu.shell.forms import LoginForm, PasswordChangeForm
 
 # What each role will get in later releases: shown on the home page so nobody looks for it today.
 LATER: dict[str, object] = {
@@ -109,4 +109,4 @@ def home(request: HttpRequest) -> HttpResponse:
         "later": [LaterItem(role=Role(r).label, what=LATER[r]) for r in sorted(roles) if r in LATER],
         "no_roles": not roles and not user.is_superuser,
     }
-    return render(request, "core/home.html", context)
+    return render(request, "shell/home.html", context)

@@ -5,29 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.errors import InvalidInput
+from kefu.core.errors import ApplicationError, InvalidInput
 from kefu.core.web import BootstrapFormMixin, client_ip
 from kefu.org.models import Staff
-from kefu.org.services import (
-    login_locked_until,
-    login_record_failure,
-    login_record_success,
-    staff_change_password,
-)
-
-
-def _locked_message(until: Any) -> str:
-    local = timezone.localtime(until)
-    return gettext(
-        "This account is locked after too many failed logins. Try again after %(time)s, "
-        "or ask an administrator to unlock it."
-    ) % {"time": local.strftime("%Y-%m-%d %H:%M")}
+from kefu.org.services import login_authenticate, staff_change_password
 
 
 class LoginForm(BootstrapFormMixin, forms.Form):
@@ -50,19 +35,11 @@ class LoginForm(BootstrapFormMixin, forms.Form):
         username, password = data.get("username"), data.get("password")
         if not username or not password:
             return data
-        ip = client_ip(self.request)
-        staff = Staff.objects.filter(username=username).first()
-        # A locked account stays locked even with the right password: check before the password.
-        if staff is not None and (until := login_locked_until(staff=staff)):
-            raise forms.ValidationError(_locked_message(until), code="locked")
-        user = authenticate(self.request, username=username, password=password)
-        if user is None:
-            failed = login_record_failure(username=username, ip=ip)
-            if failed is not None and (until := login_locked_until(staff=failed)):
-                raise forms.ValidationError(_locked_message(until), code="locked")
-            # Same words whether or not the user name exists: no hint for guessing names.
-            raise forms.ValidationError(gettext("User name or password is wrong."), code="invalid_login")
-        login_record_success(staff=user, ip=ip)
+        try:
+            user = login_authenticate(request=self.request, username=username, password=password,
+                                      ip=client_ip(self.request))
+        except ApplicationError as exc:
+            raise forms.ValidationError(str(exc.message), code=exc.code) from exc
         self.user = user
         return data
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kefu.core import views
+from kefu.shell import views
 
 urlpatterns = [
     path("", views.home, name="home"),
