@@ -28,8 +28,6 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, settings):
-    # Fast password hashing for the personas; the login path is the same.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(15_000)
     page = context.new_page()
