@@ -127,6 +127,7 @@ ROUTES: dict[str, Route] = {
     "org:staff-list": Route("page", lists=True),
     "org:staff-create": Route("page", capability_roles={"admin"}),
     "org:staff-edit": Route("page", obj=staff, capability_roles={"admin"}),
+    "org:staff-password": Route("page", obj=staff, capability_roles={"admin"}),
     # Customer pages.
     "customers:search": Route("page", lists=True),
     "customers:create": Route("page"),

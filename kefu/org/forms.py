@@ -204,3 +204,18 @@ class StaffEditForm(_StaffFieldsForm):
             if Role.ADMIN in self.staff.role_codes and "roles" in data and Role.ADMIN not in data["roles"]:
                 self.add_error("roles", _("You cannot remove your own administrator role."))
         return data
+
+
+class StaffPasswordForm(BootstrapForm):
+    """An administrator sets a new password for someone who forgot theirs (also lifts a lock-out)."""
+
+    new_password = forms.CharField(label=_("New password"), max_length=128, strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(label=_("New password again"), max_length=128, strip=False,
+                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password2") and data["new_password"] != data["new_password2"]:
+            self.add_error("new_password2", _("The two passwords differ."))
+        return data

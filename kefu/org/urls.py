@@ -14,4 +14,5 @@ urlpatterns = [
     path("staff/", views.staff_list_view, name="staff-list"),
     path("staff/new/", views.staff_create_view, name="staff-create"),
     path("staff/<int:pk>/edit/", views.staff_edit_view, name="staff-edit"),
+    path("staff/<int:pk>/password/", views.staff_password_view, name="staff-password"),
 ]

@@ -28,13 +28,14 @@ from kefu.org.forms import (
     StaffCreateForm,
     StaffEditForm,
     StaffFilterForm,
+    StaffPasswordForm,
     UnitFilterForm,
     add_service_errors,
 )
 from kefu.org.models import OrgUnit, Staff
 from kefu.org.scope import has_capability, require
 from kefu.org.selectors import orgunit_ancestors, orgunit_get, orgunit_list, orgunit_qs, staff_get, staff_list
-from kefu.org.services import orgunit_create, orgunit_update, staff_create, staff_update
+from kefu.org.services import orgunit_create, orgunit_update, staff_create, staff_set_password, staff_update
 
 
 def _htmx_target(request: HttpRequest) -> str:
@@ -265,3 +266,21 @@ def staff_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             },
         )
     return render(request, "org/staff_form.html", {"form": form, "staff": staff})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_password_view(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, Capability.ORG_ADMIN)
+    staff = staff_get(user=request.user, pk=pk)
+    form = StaffPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_set_password(staff=staff, new_password=form.cleaned_data["new_password"], actor=request.user)
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("New password set for %(name)s; any lock-out is lifted.")
+                             % {"name": staff.display_name()})
+            return redirect("org:staff-edit", pk=staff.pk)
+    return render(request, "org/staff_password.html", {"form": form, "staff": staff})

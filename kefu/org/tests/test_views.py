@@ -431,3 +431,32 @@ def test_django_admin_is_read_only_and_masks_personal_data(client: Client, world
     assert customer.name in page and customer.id_number not in page and "13800001111" not in page
     staff_page = client.get(f"/admin/org/staff/{world.agent_a1.pk}/change/").content.decode()
     assert "agent_a1" in staff_page and "argon2" not in staff_page
+
+
+# ---- password reset by an administrator ---------------------------------------------------
+
+
+def test_admin_sets_a_new_password_and_lifts_the_lock(client: Client, world: World, settings: Any) -> None:
+    settings.KEFU_LOGIN_MAX_FAILURES = 1
+    assert Client().post(reverse("login"), {"username": "agent_a1", "password": "wrong"}).status_code == 400
+    world.agent_a1.refresh_from_db()
+    assert world.agent_a1.locked_until is not None
+    login(client, world.admin)
+    url = reverse("org:staff-password", args=[world.agent_a1.pk])
+    assert "Locked after failed sign-ins" in client.get(url).content.decode()
+    mismatch = client.post(url, {"new_password": "Fresh-Pass-2026", "new_password2": "Other-Pass-2026"})
+    assert field_errors(mismatch, "new_password2")
+    weak = client.post(url, {"new_password": "123", "new_password2": "123"})
+    assert field_errors(weak, "new_password")
+    response = client.post(url, {"new_password": "Fresh-Pass-2026", "new_password2": "Fresh-Pass-2026"})
+    assert response.status_code == 302
+    signed_in = Client().post(reverse("login"), {"username": "agent_a1", "password": "Fresh-Pass-2026"})
+    assert signed_in.status_code == 302
+    assert FieldChange.objects.filter(model="org.staff", object_id=world.agent_a1.pk, field="password").exists()
+
+
+def test_only_admins_reset_passwords(client: Client, world: World) -> None:
+    login(client, world.supervisor)
+    url = reverse("org:staff-password", args=[world.agent_a1.pk])
+    assert client.post(url, {"new_password": "Fresh-Pass-2026", "new_password2": "Fresh-Pass-2026"}).status_code == 403
+    assert not Staff.objects.get(pk=world.agent_a1.pk).check_password("Fresh-Pass-2026")
