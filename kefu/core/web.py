@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+
+from kefu.core.errors import ApplicationError, InvalidInput, PermissionDeniedError
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -43,7 +46,8 @@ class BootstrapFormMixin:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
+            # Checkbox groups subclass SelectMultiple, so they are tested first.
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select | forms.SelectMultiple):
                 css = "form-select"
@@ -61,3 +65,27 @@ class BootstrapFormMixin:
                 if "is-invalid" not in attrs.get("class", ""):
                     attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
                 attrs["aria-invalid"] = "true"
+
+
+def add_service_errors(
+    form: forms.BaseForm,
+    exc: ApplicationError,
+    *,
+    field_map: dict[str, str] | Callable[[str], str | None] | None = None,
+) -> None:
+    """Copy a service error onto the form: per field where the form has that field, else on top.
+
+    ``field_map`` renames service keys to form fields (a dict, or a function such as one that
+    strips the "customer." prefix). A permission error is not a form problem: it is re-raised so
+    the middleware shows the 403 page.
+    """
+    if isinstance(exc, PermissionDeniedError):
+        raise exc
+    errors: Mapping[str, list[str]] = (
+        exc.errors if isinstance(exc, InvalidInput) else {exc.field or "__all__": [str(exc.message)]}
+    )
+    for key, messages in errors.items():
+        name = field_map(key) if callable(field_map) else (field_map or {}).get(key, key)
+        target = name if name and name in form.fields else None
+        for message in messages:
+            form.add_error(target, str(message))

@@ -1,12 +1,12 @@
 """Page forms for the customer registry. They check shape and length; the services check the rules.
 
 Service errors come back as InvalidInput with keys such as "customer.name", "premise.city",
-"contacts.0.phone" or "account.number"; ``apply_service_errors`` puts each one on its field.
+"contacts.0.phone" or "account.number"; ``core.web.add_service_errors`` puts each one on its field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -14,7 +14,6 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.choices import RegionClass, UtilityKind
-from kefu.core.errors import ApplicationError, InvalidInput
 from kefu.core.validators import mask_id_number, parse_phone, validate_resident_id, validate_uscc
 from kefu.core.web import BootstrapFormMixin
 from kefu.customers.choices import (
@@ -39,19 +38,6 @@ def _class_choices() -> list[tuple[Any, Any]]:
     power = [(c.value, c.label) for c in CustomerClass if c.value.startswith("p_")]
     gas = [(c.value, c.label) for c in CustomerClass if c.value.startswith("g_")]
     return [("", "---------"), (UtilityKind.POWER.label, power), (UtilityKind.GAS.label, gas)]
-
-
-def apply_service_errors(form: forms.Form, exc: ApplicationError,
-                         to_field: Callable[[str], str | None] | None = None) -> None:
-    """Show a service error on the form: per field when it names one we render, else at the top."""
-    errors: Mapping[str, list[str]] = (
-        exc.errors if isinstance(exc, InvalidInput) else {exc.field or "__all__": [str(exc.message)]}
-    )
-    for key, messages in errors.items():
-        name = to_field(key) if to_field else key
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target, str(message))
 
 
 class SearchForm(forms.Form):

@@ -22,7 +22,7 @@ from kefu.core.errors import ApplicationError, Conflict, PermissionDeniedError
 from kefu.core.models import AuditLog
 from kefu.core.services import audit_record
 from kefu.core.validators import mask_id_number
-from kefu.core.web import client_ip, is_htmx, vary_on_htmx
+from kefu.core.web import add_service_errors, client_ip, is_htmx, vary_on_htmx
 from kefu.customers.choices import AccountStatus
 from kefu.customers.forms import (
     AccountManagerForm,
@@ -31,7 +31,6 @@ from kefu.customers.forms import (
     CustomerEditForm,
     CustomerRegisterForm,
     SearchForm,
-    apply_service_errors,
 )
 from kefu.customers.models import Account
 from kefu.customers.selectors import (
@@ -76,10 +75,7 @@ def _form_status(form: Any, error: ApplicationError | None = None) -> int:
 
 
 def _show_error(form: Any, exc: ApplicationError, to_field: Any = None) -> ApplicationError:
-    # A permission refusal is not a form problem: let the middleware answer 403.
-    if isinstance(exc, PermissionDeniedError):
-        raise exc
-    apply_service_errors(form, exc, to_field)
+    add_service_errors(form, exc, field_map=to_field)  # a permission refusal re-raises: 403 page
     return exc
 
 

@@ -13,7 +13,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.choices import RegionClass, UnitUtility
-from kefu.core.errors import ApplicationError, InvalidInput, PermissionDeniedError
+from kefu.core.web import BootstrapFormMixin
 from kefu.org.choices import Role, UnitLevel
 from kefu.org.models import OrgUnit, Staff
 from kefu.org.selectors import orgunit_qs
@@ -33,52 +33,8 @@ class UnitChoiceField(forms.ModelChoiceField):
         return f"{pad}{obj.name} ({obj.code})"
 
 
-def _bootstrap(form: forms.BaseForm) -> None:
-    """Give every widget its Bootstrap class once, so templates can render ``{{ field }}`` plainly."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-
-class BootstrapForm(forms.Form):
-    """Bootstrap classes on every widget, and ``is-invalid`` on any field that gets an error
-    (from validation or later from a service), so the red outline matches the message."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _bootstrap(self)
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        names = error.keys() if isinstance(error, dict) else [field]
-        for name in names:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-def add_service_errors(
-    form: forms.BaseForm, exc: ApplicationError, *, field_map: dict[str, str] | None = None
-) -> None:
-    """Copy a service error onto the form: per field where the form has that field, else on top.
-
-    A permission error is not a form problem: it is re-raised so the middleware shows the 403 page.
-    """
-    if isinstance(exc, PermissionDeniedError):
-        raise exc
-    errors = exc.errors if isinstance(exc, InvalidInput) else {exc.field or "": [str(exc.message)]}
-    field_map = field_map or {}
-    for name, messages in errors.items():
-        target = field_map.get(name, name)
-        for message in messages:
-            form.add_error(target if target in form.fields else None, str(message))
+class BootstrapForm(BootstrapFormMixin, forms.Form):
+    """A plain form with Bootstrap classes and red outlines on fields with errors."""
 
 
 # ---- filters -------------------------------------------------------------------------------

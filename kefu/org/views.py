@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kefu.core.errors import ApplicationError
-from kefu.core.web import is_htmx, vary_on_htmx
+from kefu.core.web import add_service_errors, is_htmx, vary_on_htmx
 from kefu.org import tables
 from kefu.org.choices import Capability, Role
 from kefu.org.forms import (
@@ -30,7 +30,6 @@ from kefu.org.forms import (
     StaffFilterForm,
     StaffPasswordForm,
     UnitFilterForm,
-    add_service_errors,
 )
 from kefu.org.models import OrgUnit, Staff
 from kefu.org.scope import has_capability, require
