@@ -11,7 +11,7 @@ ci:            ## what CI runs: SQLite then PostgreSQL
 	bash .ci/run
 
 lint:
-	.venv/bin/ruff check kefu tests bench conftest.py && .venv/bin/mypy kefu
+	.venv/bin/ruff check . && .venv/bin/mypy kefu
 
 messages:      ## refresh the translation catalogues from the source
 	cd kefu && ../.venv/bin/python ../manage.py makemessages -l zh_Hans --no-obsolete

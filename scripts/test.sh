@@ -7,7 +7,7 @@ apt_install chromium fonts-noto-cjk
 ensure_venv test
 if [ "${SKIP_LINT:-0}" != "1" ]; then
   say "ruff"
-  "$VENV/bin/ruff" check kefu tests bench conftest.py
+  "$VENV/bin/ruff" check .
   say "mypy"
   "$VENV/bin/mypy" kefu
 fi
