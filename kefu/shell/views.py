@@ -19,7 +19,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.org.choices import Capability, Role
+from kefu.customers.selectors import accounts_managed_by
+from kefu.org.choices import MANAGER_ROLES, Capability, Role
 from kefu.org.models import Staff
 from kefu.org.scope import capabilities
 from kefu.shell.forms import LoginForm, PasswordChangeForm
@@ -31,14 +32,15 @@ LATER: dict[str, object] = {
     Role.DIRECTOR: gettext_lazy("reports, KPIs and staff evaluation"),
     Role.HANDLER: gettext_lazy("dispatched work orders to accept, handle and reply"),
     Role.CREW: gettext_lazy("repair tasks, arrival and restoration"),
-    Role.MANAGER_FULL: gettext_lazy("your customer portfolio and visit plans"),
-    Role.MANAGER_PART: gettext_lazy("your customer portfolio and visit plans"),
+    Role.MANAGER_FULL: gettext_lazy("visit plans and service reviews for your customers"),
+    Role.MANAGER_PART: gettext_lazy("visit plans and service reviews for your customers"),
     Role.READER: gettext_lazy("reading routes and plans"),
     Role.COLLECTOR: gettext_lazy("arrears lists, notices and shut-offs"),
     Role.INSPECTOR: gettext_lazy("household safety inspections and hazards"),
     Role.CLERK: gettext_lazy("counter business, payments and daily closing"),
     Role.ANALYST: gettext_lazy("reading trends and reports"),
 }
+PORTFOLIO_SHOWN = 10
 DESK_ROLES = frozenset({Role.AGENT, Role.SHIFT_LEADER, Role.CLERK})
 COVERAGE_ROLES = frozenset({Role.DIRECTOR, Role.SHIFT_LEADER, Role.ADMIN, Role.MANAGER_FULL, Role.MANAGER_PART})
 
@@ -109,4 +111,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "later": [LaterItem(role=Role(r).label, what=LATER[r]) for r in sorted(roles) if r in LATER],
         "no_roles": not roles and not user.is_superuser,
     }
+    if roles & MANAGER_ROLES:
+        portfolio = accounts_managed_by(user=user, manager=cast(Staff, user))
+        context["portfolio"] = list(portfolio[:PORTFOLIO_SHOWN])
+        context["portfolio_count"] = portfolio.count()
     return render(request, "shell/home.html", context)

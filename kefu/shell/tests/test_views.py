@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kefu.core.models import AuditLog
+from kefu.customers.services import account_assign_manager
 from kefu.org.models import Staff
 from kefu.org.tests.factories import make_staff
 
@@ -172,3 +173,12 @@ def test_home_user_without_roles_is_told_so(client, world):
     html = client.get(reverse("home")).content.decode()
     assert "You have no role yet" in html
     assert reverse("customers:search") not in html
+
+
+def test_customer_manager_home_lists_their_portfolio(client, world):
+    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
+    client.force_login(world.manager_a1)
+    page = client.get(reverse("home")).content.decode()
+    assert world.account_a1.number in page
+    assert world.account_a2.number not in page
+    assert "1 account in your care" in page
