@@ -1,0 +1,59 @@
+"""``kefu demo``: load the demo org tree, staff and customers (idempotent), then print the logins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from kefu.demo.loader import admin_is_demo, demo_load
+from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
+
+
+class Command(BaseCommand):
+    help = "Load demo data: a power company and a gas group, staff in every role, and customers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=2000,
+                            help="number of customers to generate (default 2000; 1000000 takes minutes)")
+        parser.add_argument("--seed", type=int, default=7, help="same seed, same data (default 7)")
+        parser.add_argument("--reset", action="store_true", help="remove the demo data first, then load again")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        customers: int = options["customers"]
+        if customers < 0:
+            raise CommandError("--customers must be 0 or more")
+        verbosity: int = options["verbosity"]
+        result = demo_load(
+            customers=customers, seed=options["seed"], reset=options["reset"],
+            progress=verbosity > 0 and not options["no_progress"], log=self.stdout.write,
+        )
+        if not result.loaded:
+            self.stdout.write(f"Demo data is already loaded ({result.customers} customers); nothing to do.")
+            if result.customers != customers:
+                self.stdout.write(f"To load {customers} customers instead, run: kefu demo --reset "
+                                  f"--customers {customers}")
+        else:
+            rows = ", ".join(f"{label.split('.')[-1]} {n:,}" for label, n in result.rows.items())
+            self.stdout.write(self.style.SUCCESS(
+                f"Loaded {result.customers:,} demo customers into {connection.vendor} in {result.seconds:.1f} s"
+                + (f" ({rows})" if rows else "")
+            ))
+        if verbosity > 0:
+            self._print_logins()
+
+    def _print_logins(self) -> None:
+        rows = login_rows()
+        if not rows:
+            return
+        width = max(len(r[0]) for r in rows)
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins — every demo user has the password: {DEMO_PASSWORD}")
+        for username, role, unit in rows:
+            self.stdout.write(f"  {username.ljust(width)}  {role}  ·  {unit}")
+        others = len(staff_plan()) + 1 - len(rows)
+        self.stdout.write(f"  … and {others} more staff (agent2, areamgr3, gas_inspector2, …), same password.")
+        if not admin_is_demo():
+            self.stdout.write(f"  Note: user '{ADMIN_USERNAME}' existed before the demo; its password was not changed.")
