@@ -43,7 +43,9 @@ ensure_venv() {
     apt_install python3 python3-venv python3-pip
     py="$(find_python)" || { echo "Python 3.11 or newer is required" >&2; exit 1; }
   fi
-  if [ ! -x "$VENV/bin/python" ]; then
+  # A venv without pip (an interrupted first run) is rebuilt rather than trusted.
+  if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
     say "Creating virtual environment in .venv"
     "$py" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; rm -rf "$VENV"; "$py" -m venv "$VENV"; }
   fi

@@ -125,6 +125,8 @@ class Account(TimeStampedModel):
             models.Index(fields=["customer"], name="acct_customer_idx"),
             models.Index(fields=["unit", "manager"], name="acct_unit_mgr_idx"),
             models.Index(fields=["manager"], name="acct_manager_idx"),
+            # Scoped keyset lists filtered by status (collectors, suspended accounts, ...).
+            models.Index(fields=["unit", "status", "id"], name="acct_unit_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -62,14 +62,16 @@ def customer_search(*, user: Any, query: str, limit: int = 20, after_id: int | N
     scoped = customer_qs(user).order_by("id")
     if not text:
         return SearchResult(kind="empty")
-    kind, candidates = _search_candidates(scoped, text)
+    kind, candidates = _search_candidates(scoped, text, premise_qs(user))
     if after_id:
         candidates = candidates.filter(id__gt=after_id)
     rows = list(candidates.select_related("unit")[: limit + 1])
     return SearchResult(kind=kind, customers=rows[:limit], has_more=len(rows) > limit)
 
 
-def _search_candidates(scoped: QuerySet[Customer], text: str) -> tuple[str, QuerySet[Customer]]:
+def _search_candidates(
+    scoped: QuerySet[Customer], text: str, scoped_premises: QuerySet[Premise]
+) -> tuple[str, QuerySet[Customer]]:
     """Decide what the query is (independent of the page, so page 2 matches page 1)."""
     digits = re.sub(r"[\s\-]", "", text)
     if digits.isdigit():
@@ -84,10 +86,12 @@ def _search_candidates(scoped: QuerySet[Customer], text: str) -> tuple[str, Quer
     by_name = _prefix(scoped, "name", text)
     if by_name.exists():
         return "name", by_name
-    premises = Premise.objects.all()
+    # Premises are narrowed to the user's units before the cap, so a busy street elsewhere cannot
+    # crowd out the user's own customers.
+    premises = scoped_premises
     for word in text.split():
         premises = premises.filter(address__contains=word)
-    return "address", scoped.filter(accounts__premise__in=premises.values("id")[:500]).distinct()
+    return "address", scoped.filter(accounts__premise__in=premises.order_by("id").values("id")[:500]).distinct()
 
 
 def customer_get(*, user: Any, pk: int) -> Customer:
@@ -107,6 +111,14 @@ def customer_lookup_phone(*, user: Any, phone: str) -> list[Customer]:
 
 def customer_lookup_account(*, user: Any, number: str) -> Customer | None:
     return customer_qs(user).filter(accounts__number=number.strip()).first()
+
+
+def _contact_ids_ever(customer: Customer) -> list[int]:
+    """Contacts the customer has or had: removed ones live on only in their history rows."""
+    current = list(customer.contacts.values_list("id", flat=True))
+    removed = FieldChange.objects.filter(model="customers.contact", field="customer", old_value=str(customer.pk)
+                                         ).values_list("object_id", flat=True)
+    return current + list(removed)
 
 
 @dataclass
@@ -129,14 +141,14 @@ def customer_card(*, user: Any, pk: int) -> CustomerCard:
     )
     premises = list({a.premise_id: a.premise for a in accounts}.values())
     events = list(
-        AccountEvent.objects.filter(account__customer=customer).select_related("actor", "account")[:50]
+        AccountEvent.objects.filter(account__in=[a.pk for a in accounts]).select_related("actor", "account")[:50]
     )
     changes = list(
         FieldChange.objects.filter(
             Q(model="customers.customer", object_id=customer.pk)
             | Q(model="customers.account", object_id__in=[a.pk for a in accounts])
             | Q(model="customers.premise", object_id__in=[p.pk for p in premises])
-            | Q(model="customers.contact", object_id__in=customer.contacts.values("id"))
+            | Q(model="customers.contact", object_id__in=_contact_ids_ever(customer))
         ).select_related("actor")[:50]
     )
     return CustomerCard(
@@ -170,7 +182,12 @@ def manager_coverage(*, user: Any, parent: OrgUnit | None = None) -> list[Covera
     units = list(OrgUnit.objects.for_user(user))
     by_id = {u.pk: u for u in units}
     totals: dict[int, list[int]] = {u.pk: [0, 0] for u in units}
-    for row in account_qs(user).values("unit_id").annotate(total=Count("id"), managed=Count("manager_id")):
+    accounts = account_qs(user)
+    if parent is not None:
+        accounts = accounts.filter(unit__path__startswith=parent.path)
+    # Only active managers count: a deactivated manager looks after nobody.
+    managed = Count("manager_id", filter=Q(manager__is_active=True))
+    for row in accounts.values("unit_id").annotate(total=Count("id"), managed=managed):
         unit = by_id.get(row["unit_id"])
         if unit is None:
             continue

@@ -53,6 +53,20 @@ def account_number_make(*, utility: str, seq: int) -> str:
     return body + luhn_check_digit(body)
 
 
+def account_number_valid(number: str) -> bool:
+    """True for numbers this system issued (check digit) — used to route a search to the number."""
+    return len(number) == 10 and number[0] in "12" and luhn_valid(number)
+
+
+def _account_number_issue(utility: str) -> str:
+    """Next free number of the sequence; skips any taken by an import or a bulk load."""
+    while True:
+        seq = sequence_next(key=ACCOUNT_SEQUENCE_KEY.format(utility=utility))
+        number = account_number_make(utility=utility, seq=seq)
+        if not Account.objects.filter(number=number).exists():
+            return number
+
+
 def _validation_messages(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {k: [str(m) for m in v.messages] if isinstance(v, ValidationError) else [str(x) for x in v]
@@ -204,24 +218,24 @@ def account_open(
             errors["number"] = [_("Account number must be 6 to 20 digits.")]
         elif Account.objects.filter(number=number).exists():
             errors["number"] = [_("Account number %(number)s already exists.") % {"number": number}]
+        elif account_number_valid(number):
+            # The issued format is reserved for the sequence: a hand-typed one would collide later.
+            errors["number"] = [_("Account number %(number)s has the format of numbers this system issues; "
+                                  "legacy numbers must use another length or prefix.") % {"number": number}]
     if errors:
         raise InvalidInput(errors)
     if number is None:
-        number = account_number_make(
-            utility=utility, seq=sequence_next(key=ACCOUNT_SEQUENCE_KEY.format(utility=utility))
-        )
+        number = _account_number_issue(utility)
     now = timezone.now()
-    service_point = ServicePoint.objects.create(
-        premise=premise, utility=utility, code=f"SP{number}",
-    )
     account = Account(
-        number=number, customer=customer, premise=premise, service_point=service_point, utility=utility,
+        number=number, customer=customer, premise=premise, utility=utility,
         customer_class=customer_class, importance=importance, status=INITIAL_STATUS[utility],
         status_changed_at=now, unit=unit, opened_on=opened_on or timezone.localdate(),
     )
     _full_clean(account, exclude=["service_point"])
     try:
         with transaction.atomic():
+            account.service_point = ServicePoint.objects.create(premise=premise, utility=utility, code=f"SP{number}")
             account.save()
     except IntegrityError as exc:
         raise InvalidInput({"number": [_("Account number %(number)s already exists.") % {"number": number}]}) from exc
@@ -308,7 +322,13 @@ def account_assign_manager(*, account: Account, manager: Staff | None, actor: An
     if old == (manager.pk if manager else None):
         return account
     now = timezone.now()
-    Account.objects.filter(pk=account.pk).update(manager=manager, version=F("version") + 1, updated_at=now)
+    # Conditional update: if someone else assigned a manager since we read the account, we lose.
+    moved = Account.objects.filter(pk=account.pk, manager_id=old).update(
+        manager=manager, version=F("version") + 1, updated_at=now
+    )
+    if not moved:
+        raise Conflict(_("Account %(number)s was changed by someone else meanwhile. Reload and try again.")
+                       % {"number": account.number})
     account.manager = manager
     _event(account, kind=AccountEventKind.MANAGER, actor=actor, at=now, reason=reason,
            data={"from": old, "to": manager.pk if manager else None})
@@ -341,6 +361,9 @@ def contact_add(*, customer: Customer, actor: Any | None, name: str, phone: str,
     if is_primary:
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact.save()
+    if actor is not None:  # loaders without an actor record no history for first states
+        fields = ("customer", *CONTACT_FIELDS)
+        history_record(instance=contact, before={}, after=snapshot(contact, fields), actor=actor, reason="added")
     return contact
 
 
@@ -373,8 +396,9 @@ def contact_update(*, contact: Contact, actor: Any, **changes: Any) -> Contact:
 @transaction.atomic
 def contact_remove(*, contact: Contact, actor: Any) -> None:
     require(actor, Capability.CUSTOMER_EDIT)
-    history_record(instance=contact, before=snapshot(contact, CONTACT_FIELDS),
-                   after={f: "" for f in CONTACT_FIELDS}, actor=actor, reason="removed")
+    fields = ("customer", *CONTACT_FIELDS)
+    history_record(instance=contact, before=snapshot(contact, fields),
+                   after={f: "" for f in fields}, actor=actor, reason="removed")
     contact.delete()
 
 
@@ -433,9 +457,3 @@ def customer_register(
                     is_primary=c.is_primary or i == 0, note=c.note)
     transaction.savepoint_commit(sid)
     return opened
-
-
-def account_number_valid(number: str) -> bool:
-    """True for numbers this system issued (check digit) — used to route a search to the number."""
-    return len(number) == 10 and number[0] in "12" and luhn_valid(number)
-

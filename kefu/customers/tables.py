@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
@@ -15,7 +16,7 @@ from kefu.core.models import FieldChange
 from kefu.core.validators import Phone, mask_id_number, mask_phone
 from kefu.customers.choices import STATUS_COLOURS
 from kefu.customers.models import Account, Contact, Customer
-from kefu.customers.selectors import CoverageRow, SearchResult
+from kefu.customers.selectors import CoverageRow, SearchResult, account_qs
 from kefu.org.models import OrgUnit, Staff
 from kefu.org.tables import indent_rem
 
@@ -48,12 +49,13 @@ class SearchRow:
     accounts: list[AccountCell]
 
 
-def search_rows(result: SearchResult) -> list[SearchRow]:
+def search_rows(result: SearchResult, *, user: Any) -> list[SearchRow]:
     """Two extra queries for the whole page (accounts, contacts), never one per row."""
     customers = result.customers
     prefetch_related_objects(
         customers,
-        Prefetch("accounts", queryset=Account.objects.select_related("premise").order_by("utility", "number")),
+        # Only the accounts the user may see: a customer can hold accounts in several units.
+        Prefetch("accounts", queryset=account_qs(user).select_related("premise").order_by("utility", "number")),
         Prefetch("contacts", queryset=Contact.objects.order_by("-is_primary", "id")),
     )
     rows = []

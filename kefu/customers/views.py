@@ -99,7 +99,7 @@ def search(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"] or ""
         after = form.cleaned_data["after"]
         result = customer_search(user=request.user, query=query, limit=PAGE_SIZE, after_id=after)
-        context.update(query=query, after=after, result=result, rows=search_rows(result),
+        context.update(query=query, after=after, result=result, rows=search_rows(result, user=request.user),
                        match_label=MATCH_LABELS.get(result.kind, ""))
         if result.has_more and result.customers:
             context["next_url"] = "?" + urlencode({"q": query, "after": result.customers[-1].pk})

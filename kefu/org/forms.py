@@ -111,7 +111,7 @@ class _StaffFieldsForm(BootstrapForm):
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     extension = forms.CharField(label=_("Phone extension"), max_length=16, required=False,
                                 help_text=_("Used to pop the caller's screen on this agent's desk."))
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,8 +15,9 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
-from kefu.core.errors import ApplicationError, InvalidInput
+from kefu.core.errors import ApplicationError, InvalidInput, PermissionDeniedError
 from kefu.core.models import AuditLog
 from kefu.core.services import audit_record, history_record, snapshot
 from kefu.org.choices import Capability, Role
@@ -169,6 +170,11 @@ def staff_create(
         errors["full_name"] = [_("Full name is too long (at most %(n)d characters).") % {"n": 60}]
     staff = Staff(username=username.strip(), unit=unit, full_name=full_name, phone=phone,
                   extension=extension, email=email)
+    if not errors:
+        try:
+            staff.full_clean(exclude=["password"], validate_unique=False)
+        except ValidationError as exc:
+            errors.update({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
     if validate and not errors:
         try:
             validate_password(password, staff)
@@ -186,11 +192,29 @@ def staff_create(
     return staff
 
 
-@transaction.atomic
-def staff_update(*, staff: Staff, actor: Any, roles: Iterable[str] | None = None, **changes: Any) -> Staff:
+def _check_staff_target(actor: Any, staff: Staff) -> None:
+    """An administrator manages staff in their scope, but not a superuser nor a fellow
+    administrator of their own unit (that would let one admin take over another's account)."""
     require(actor, Capability.ORG_ADMIN)
     if not unit_in_scope(actor, staff.unit):
         raise ApplicationError(_("Unknown staff member."), field="staff")
+    if getattr(actor, "is_superuser", False) or staff.pk == getattr(actor, "pk", None):
+        return
+    peer_admin = staff.unit_id == getattr(actor, "unit_id", None) and staff.has_role(Role.ADMIN)
+    if staff.is_superuser or peer_admin:
+        raise PermissionDeniedError(
+            _("Only a system administrator may change a system administrator or an administrator of your own unit.")
+        )
+
+
+def _revoke_tokens(staff: Staff) -> None:
+    # API tokens must not outlive a password reset or a lock-out of a possibly stolen account.
+    Token.objects.filter(user=staff).delete()
+
+
+@transaction.atomic
+def staff_update(*, staff: Staff, actor: Any, roles: Iterable[str] | None = None, **changes: Any) -> Staff:
+    _check_staff_target(actor, staff)
     unknown = set(changes) - set(STAFF_FIELDS)
     if unknown:
         raise InvalidInput({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
@@ -199,9 +223,13 @@ def staff_update(*, staff: Staff, actor: Any, roles: Iterable[str] | None = None
     before = snapshot(staff, STAFF_FIELDS)
     for key, value in changes.items():
         setattr(staff, key, value)
-    if len(staff.full_name) > 60:
-        raise InvalidInput({"full_name": [_("Full name is too long (at most %(n)d characters).") % {"n": 60}]})
-    staff.save()
+    try:
+        staff.full_clean(exclude=["password", "username"], validate_unique=False)
+    except ValidationError as exc:
+        raise InvalidInput({k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from exc
+    # Only the changed columns: a lock-out or password written meanwhile must survive this save.
+    if changes:
+        staff.save(update_fields=list(changes))
     after = snapshot(staff, STAFF_FIELDS)
     if roles is not None:
         role_list = _check_roles(roles)
@@ -226,15 +254,14 @@ def staff_change_password(*, staff: Staff, old_password: str, new_password: str)
         raise InvalidInput({"new_password": [str(m) for m in exc.messages]}) from exc
     staff.set_password(new_password)
     staff.save(update_fields=["password"])
+    _revoke_tokens(staff)
     return staff
 
 
 @transaction.atomic
 def staff_set_password(*, staff: Staff, new_password: str, actor: Any) -> Staff:
     """An administrator sets a new password (forgotten password); it also lifts a lock-out."""
-    require(actor, Capability.ORG_ADMIN)
-    if not unit_in_scope(actor, staff.unit):
-        raise ApplicationError(_("Unknown staff member."), field="staff")
+    _check_staff_target(actor, staff)
     try:
         validate_password(new_password, staff)
     except ValidationError as exc:
@@ -243,6 +270,7 @@ def staff_set_password(*, staff: Staff, new_password: str, actor: Any) -> Staff:
     staff.failed_logins = 0
     staff.locked_until = None
     staff.save(update_fields=["password", "failed_logins", "locked_until"])
+    _revoke_tokens(staff)
     history_record(instance=staff, before={"password": "*"}, after={"password": "**"}, actor=actor,
                    reason="password reset")
     return staff
@@ -307,6 +335,7 @@ def login_record_failure(*, username: str, ip: str | None = None) -> Staff | Non
             staff.locked_until = now + dt.timedelta(minutes=settings.KEFU_LOGIN_LOCK_MINUTES)
             staff.failed_logins = 0
             staff.save(update_fields=["locked_until", "failed_logins"])
+            _revoke_tokens(staff)
             audit_record(actor=staff, action=AuditLog.Action.LOCKED, instance=staff, ip=ip,
                          detail={"until": staff.locked_until.isoformat()})
     return staff

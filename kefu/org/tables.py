@@ -47,7 +47,7 @@ def keyset_page(qs: QuerySet[M], *, key: str, after: Any | None, size: int) -> K
 
 def parse_id(raw: str | None) -> int | None:
     """A positive id from the query string (cursor, pre-selected unit); anything odd is None, not an error."""
-    if not raw or not raw.isdigit() or len(raw) > 19:
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
     value = int(raw)
     return value if 0 < value <= _MAX_ID else None

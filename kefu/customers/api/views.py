@@ -143,6 +143,8 @@ class CustomerViewSet(ApiViewMixin, viewsets.GenericViewSet):
         number = re.sub(r"[\s\-]", "", request.query_params.get("account", ""))[:20]
         if bool(phone) == bool(number):
             raise InvalidInput({"phone": [_("Give either a phone number or an account number.")]})
+        if number and not (number.isascii() and number.isdigit()):
+            raise InvalidInput({"account": [_("Account number must be digits only.")]})
         if phone:
             if try_parse_phone(phone) is None:
                 raise InvalidInput({"phone": [_("Phone number is not a valid mainland China number.")]})

@@ -503,3 +503,9 @@ def test_customer_detail_query_count(world: Any, django_assert_max_num_queries: 
     # roles, customer, accounts, contacts, audit row: the same whatever the number of accounts.
     with django_assert_max_num_queries(6):
         assert client.get(f"{API}/customers/{customer.pk}/").status_code == 200
+
+
+def test_lookup_refuses_non_digit_account_numbers(world):
+    response = client_for(world.agent_a1).get(f"{API}/customers/lookup/", {"account": "\x00"})
+    assert response.status_code == 400
+    assert "account" in response.json()["errors"]

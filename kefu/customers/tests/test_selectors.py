@@ -11,8 +11,9 @@ from kefu.customers.selectors import (
     customer_search,
     manager_coverage,
 )
-from kefu.customers.services import account_assign_manager, contact_add
+from kefu.customers.services import account_assign_manager, account_change_status, account_open, contact_add
 from kefu.customers.tests.factories import make_account
+from kefu.org.models import Staff
 
 
 @pytest.mark.parametrize("query", ["13800001111", "+86 138-0000-1111", "0086 13800001111", "138 0000 1111"])
@@ -77,3 +78,29 @@ def test_coverage_counts_subtrees(world):
     assert (rows["A1"].accounts, rows["A1"].managed, rows["A1"].share) == (1, 1, 1.0)
     assert (rows["CA"].accounts, rows["CA"].managed, rows["CA"].share) == (2, 1, 0.5)
     assert rows["A2"].share == 0.0
+
+
+def test_card_and_search_hide_accounts_in_other_units(world):
+    customer = world.account_a1.customer
+    other = account_open(customer=customer, premise=world.account_a1.premise, utility="gas",
+                         customer_class="g_residential", actor=world.admin, unit=world.county_a2)
+    account_change_status(account=other, to_status="awaiting_ignition", actor=world.admin, reason="内部原因")
+    card = customer_card(user=world.agent_a1, pk=customer.pk)
+    assert [a.number for a in card.accounts] == [world.account_a1.number]
+    assert all(e.account_id == world.account_a1.pk for e in card.events)
+    assert {a.number for a in customer_card(user=world.supervisor, pk=customer.pk).accounts} == {
+        world.account_a1.number, other.number}
+
+
+def test_address_search_is_scoped_before_it_is_capped(world):
+    for i in range(3):
+        make_account(unit=world.county_a2, name=f"外县{i}")
+    result = customer_search(user=world.agent_a1, query="文三路")
+    assert result.kind == "address" and [c.name for c in result.customers] == ["王小明"]
+
+
+def test_coverage_ignores_deactivated_managers(world):
+    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
+    Staff.objects.filter(pk=world.manager_a1.pk).update(is_active=False)
+    rows = {r.unit.code: r for r in manager_coverage(user=world.supervisor)}
+    assert rows["A1"].managed == 0

@@ -11,6 +11,7 @@ from kefu.customers.services import (
     ContactInput,
     account_assign_manager,
     account_change_status,
+    account_number_make,
     account_open,
     account_update,
     contact_add,
@@ -20,6 +21,7 @@ from kefu.customers.services import (
     premise_update,
 )
 from kefu.customers.tests.factories import make_account, valid_resident_id
+from kefu.org.tests.factories import make_staff
 
 PREMISE = {"province": "浙江省", "city": "杭州市", "district": "上城区", "street": "解放路", "building": "5",
            "entrance": "2", "room": "302"}
@@ -221,3 +223,27 @@ def test_account_open_for_existing_customer_with_legacy_number(world):
         account_open(customer=customer, premise=world.account_a1.premise, utility="gas",
                      customer_class="g_residential", actor=world.admin, number="88A")
     assert "number" in info.value.errors
+
+
+def test_issued_format_numbers_cannot_be_typed_in_and_the_sequence_skips_taken_ones(world):
+    customer, premise = world.account_a1.customer, world.account_a1.premise
+    last = NumberSequence.objects.get(key="account:power").last_value
+    future = account_number_make(utility="power", seq=last + 1)
+    with pytest.raises(InvalidInput) as info:
+        account_open(customer=customer, premise=premise, utility="power", customer_class="p_pub_residential",
+                     actor=world.admin, number=future)
+    assert "number" in info.value.errors
+    # A bulk load may have taken the next number anyway: issuing steps over it.
+    Account.objects.filter(pk=world.account_a2.pk).update(number=future)
+    fresh = account_open(customer=customer, premise=premise, utility="power", customer_class="p_pub_residential",
+                         actor=world.admin)
+    assert fresh.number == account_number_make(utility="power", seq=last + 2)
+
+
+def test_manager_assignment_from_a_stale_page_is_a_conflict(world):
+    stale = Account.objects.get(pk=world.account_a1.pk)
+    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
+    second = make_staff("manager_a1b", unit=world.county_a1, roles=["manager_part"])
+    with pytest.raises(Conflict):
+        account_assign_manager(account=stale, manager=second, actor=world.admin)
+    assert Account.objects.get(pk=stale.pk).manager == world.manager_a1

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from kefu.core.errors import ApplicationError, InvalidInput, PermissionDeniedError
 from kefu.core.models import AuditLog, FieldChange
@@ -148,3 +149,44 @@ def test_admin_password_reset_lifts_the_lock(world, settings):
     assert world.agent_a1.check_password("Reset-Pass-2026")
     with pytest.raises(PermissionDeniedError):
         staff_set_password(staff=world.agent_a2, new_password="Reset-Pass-2026", actor=world.agent_a1)
+
+
+def test_an_admin_cannot_take_over_a_superuser_or_a_peer_admin(world):
+    root_user = staff_create(username="root", password="x", unit=world.province, roles=[], actor=None, validate=False)
+    root_user.is_superuser = True
+    root_user.save()
+    peer = staff_create(username="admin_p2", password="x", unit=world.province, roles=["admin"], actor=None,
+                        validate=False)
+    for target in (root_user, peer):
+        with pytest.raises(PermissionDeniedError):
+            staff_set_password(staff=target, new_password="Taken-Over-2026", actor=world.admin)
+        with pytest.raises(PermissionDeniedError):
+            staff_update(staff=target, actor=world.admin, is_active=False)
+    # A superuser may; and an admin still manages ordinary staff and themselves.
+    staff_set_password(staff=peer, new_password="Reset-By-Root-2026", actor=root_user)
+    staff_update(staff=world.admin, actor=world.admin, full_name="省管理员")
+
+
+def test_password_reset_and_lockout_revoke_api_tokens(world, settings):
+    Token.objects.create(user=world.agent_a1)
+    staff_set_password(staff=world.agent_a1, new_password="Reset-Pass-2026", actor=world.admin)
+    assert not Token.objects.filter(user=world.agent_a1).exists()
+    Token.objects.create(user=world.agent_a2)
+    settings.KEFU_LOGIN_MAX_FAILURES = 1
+    login_record_failure(username="agent_a2")
+    assert not Token.objects.filter(user=world.agent_a2).exists()
+
+
+def test_staff_update_keeps_a_lock_written_meanwhile(world, settings):
+    stale = Staff.objects.get(pk=world.agent_a1.pk)
+    settings.KEFU_LOGIN_MAX_FAILURES = 1
+    login_record_failure(username="agent_a1")
+    staff_update(staff=stale, actor=world.admin, full_name="新名字")
+    world.agent_a1.refresh_from_db()
+    assert world.agent_a1.locked_until is not None and world.agent_a1.full_name == "新名字"
+
+
+def test_oversized_email_is_a_field_error(world):
+    with pytest.raises(InvalidInput) as info:
+        staff_update(staff=world.agent_a1, actor=world.admin, email="a" * 250 + "@x.cn")
+    assert "email" in info.value.errors

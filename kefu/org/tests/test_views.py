@@ -460,3 +460,9 @@ def test_only_admins_reset_passwords(client: Client, world: World) -> None:
     url = reverse("org:staff-password", args=[world.agent_a1.pk])
     assert client.post(url, {"new_password": "Fresh-Pass-2026", "new_password2": "Fresh-Pass-2026"}).status_code == 403
     assert not Staff.objects.get(pk=world.agent_a1.pk).check_password("Fresh-Pass-2026")
+
+
+@pytest.mark.parametrize("param", ["after=%C2%B2", "unit=%C2%B2"])
+def test_unicode_digits_in_cursors_are_ignored_not_500(client: Client, world: World, param: str) -> None:
+    login(client, world.admin)
+    assert client.get(reverse("org:staff-list") + "?" + param).status_code == 200
