@@ -66,6 +66,14 @@ def account_detail_qs(user: Any) -> QuerySet[Account]:
     return account_qs(user).select_related("customer", "premise", "unit", "manager", "service_point")
 
 
+def customer_lookup_qs(user: Any) -> QuerySet[Customer]:
+    """Customers with their visible accounts (premise, unit, manager) in two queries."""
+    accounts = account_qs(user).select_related("premise", "unit", "manager").order_by("utility", "number")
+    return customer_qs(user).select_related("unit").prefetch_related(
+        Prefetch("accounts", queryset=accounts, to_attr="visible_accounts")
+    )
+
+
 def customer_detail_qs(user: Any) -> QuerySet[Customer]:
     """Customers with their visible accounts and contacts in three queries, whatever the count."""
     accounts = account_qs(user).select_related("premise", "unit", "manager").order_by("utility", "number")
@@ -152,8 +160,8 @@ class CustomerViewSet(ApiViewMixin, viewsets.GenericViewSet):
         else:
             found = customer_lookup_account(user=request.user, number=number)
             ids = [found.pk] if found else []
-        rows = customer_detail_qs(request.user).filter(pk__in=ids).order_by("id")
-        return Response({"results": s.CustomerLookupOutput(rows, many=True, context=_context(request)).data})
+        rows = list(customer_lookup_qs(request.user).filter(pk__in=ids).order_by("id"))
+        return Response({"results": s.customer_lookup_rows(rows)})
 
 
 @extend_schema_view(

@@ -8,7 +8,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from kefu.core.models import AuditLog
+from kefu.customers.api.serializers import CustomerLookupOutput, customer_lookup_rows
+from kefu.customers.api.views import customer_lookup_qs
 from kefu.customers.models import Account, Contact, Customer, Premise
+from kefu.customers.services import account_assign_manager
 from kefu.customers.tests.factories import make_account, valid_resident_id
 from kefu.org.models import Staff
 
@@ -509,3 +512,11 @@ def test_lookup_refuses_non_digit_account_numbers(world):
     response = client_for(world.agent_a1).get(f"{API}/customers/lookup/", {"account": "\x00"})
     assert response.status_code == 400
     assert "account" in response.json()["errors"]
+
+
+def test_hand_built_lookup_rows_match_the_documented_serializer(world):
+    account_assign_manager(account=world.account_a1, manager=world.manager_a1, actor=world.admin)
+    rows = list(customer_lookup_qs(world.admin).order_by("id"))
+    assert customer_lookup_rows(rows) == CustomerLookupOutput(rows, many=True).data
+    response = client_for(world.agent_a1).get(f"{API}/customers/lookup/", {"phone": "13800001111"})
+    assert response.json()["results"][0]["accounts"][0]["manager"]["name"] == world.manager_a1.display_name()
