@@ -7,4 +7,6 @@ say "Preparing the database"
 "$VENV/bin/kefu" migrate --noinput -v0
 "$VENV/bin/kefu" demo "$@"
 say "Serving kefu on http://127.0.0.1:8000  (Ctrl-C to stop)"
-exec "$VENV/bin/kefu" runserver --noreload 127.0.0.1:8000
+# gunicorn as in production; static files come from WhiteNoise, so nothing else is needed.
+exec "$VENV/bin/gunicorn" kefu.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 \
+  --access-logfile - --log-level warning
