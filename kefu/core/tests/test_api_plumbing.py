@@ -13,16 +13,7 @@ from rest_framework.test import APIClient
 
 from kefu.core.api import flatten_errors
 from kefu.customers.tests.factories import make_account
-from kefu.org.models import Staff
-
-API = "/api/v1"
-
-
-
-def client_for(user: Staff) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+from kefu.org.tests.apiclient import API, client_for
 
 
 def test_flatten_errors_gives_dotted_keys() -> None:

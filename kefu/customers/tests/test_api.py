@@ -13,21 +13,7 @@ from kefu.customers.api.views import customer_lookup_qs
 from kefu.customers.models import Account, Contact, Customer, Premise
 from kefu.customers.services import account_assign_manager
 from kefu.customers.tests.factories import make_account, valid_resident_id
-from kefu.org.models import Staff
-
-API = "/api/v1"
-
-
-
-def client_for(user: Staff) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def ids(response: Any) -> set[int]:
-    assert response.status_code == 200, response.content
-    return {row["id"] for row in response.json()["results"]}
+from kefu.org.tests.apiclient import API, client_for, ids
 
 
 def register_payload(world: Any, **over: Any) -> dict[str, Any]:

@@ -10,20 +10,7 @@ from rest_framework.test import APIClient
 
 from kefu.core.models import AuditLog
 from kefu.org.models import Staff
-
-API = "/api/v1"
-
-
-
-def client_for(user: Staff) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def ids(response: Any) -> set[int]:
-    assert response.status_code == 200, response.content
-    return {row["id"] for row in response.json()["results"]}
+from kefu.org.tests.apiclient import API, client_for, ids
 
 
 def obtain(username: str, password: str) -> Any:
