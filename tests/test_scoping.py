@@ -135,6 +135,7 @@ ROUTES: dict[str, Route] = {
     "customers:reveal": Route("page", obj=cust, method="post"),
     "customers:edit": Route("page", obj=cust),
     "customers:contact-add": Route("page", obj=cust),
+    "customers:account-edit": Route("page", obj=acct),
     "customers:account-status": Route("page", obj=acct, capability_roles={"admin"}),
     "customers:account-manager": Route("page", obj=acct, capability_roles={"admin", "director"}),
     "customers:coverage": Route("page", lists=True),

@@ -17,6 +17,7 @@ from kefu.core.choices import RegionClass, UtilityKind
 from kefu.core.validators import mask_id_number, parse_phone, validate_resident_id, validate_uscc
 from kefu.core.web import BootstrapFormMixin
 from kefu.customers.choices import (
+    CLASS_UTILITY,
     AccountStatus,
     ContactRelation,
     CustomerClass,
@@ -225,3 +226,19 @@ class ContactForm(BootstrapFormMixin, forms.Form):
     @staticmethod
     def field_for(key: str) -> str | None:
         return "phone" if key == "extension" else key
+
+
+class AccountEditForm(BootstrapFormMixin, forms.Form):
+    """Class and importance of an account; the classes offered are those of its utility kind."""
+
+    customer_class = forms.ChoiceField(label=_("Customer class"), choices=CustomerClass.choices)
+    importance = forms.ChoiceField(label=_("Importance grade"), choices=Importance.choices)
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"customer_class": account.customer_class, "importance": account.importance})
+        super().__init__(*args, **kwargs)
+        field = self.fields["customer_class"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (value, label) for value, label in CustomerClass.choices if CLASS_UTILITY[value] == account.utility
+        ]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/contacts/new/", views.contact_create, name="contact-add"),
+    path("accounts/<int:pk>/edit/", views.account_edit, name="account-edit"),
     path("accounts/<int:pk>/status/", views.account_status, name="account-status"),
     path("accounts/<int:pk>/manager/", views.account_manager, name="account-manager"),
     path("coverage/", views.coverage, name="coverage"),

@@ -25,6 +25,7 @@ from kefu.core.validators import mask_id_number
 from kefu.core.web import add_service_errors, client_ip, is_htmx, vary_on_htmx
 from kefu.customers.choices import AccountStatus
 from kefu.customers.forms import (
+    AccountEditForm,
     AccountManagerForm,
     AccountStatusForm,
     ContactForm,
@@ -45,6 +46,7 @@ from kefu.customers.services import (
     account_allowed_statuses,
     account_assign_manager,
     account_change_status,
+    account_update,
     contact_add,
     customer_register,
     customer_update,
@@ -214,6 +216,27 @@ def account_status(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"form": form, "account": account, "allowed": allowed, "conflict": isinstance(error, Conflict),
                "colour": status_colour(account.status)}
     return render(request, "customers/account_status.html", context, status=_form_status(form, error))
+
+
+@login_required
+@FORM_METHODS
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account(request, pk)
+    require(request.user, Capability.CUSTOMER_EDIT)
+    form = AccountEditForm(_data(request), account=account)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if getattr(account, k) != v}
+        try:
+            if changes:
+                account_update(account=account, actor=request.user, **changes)
+        except ApplicationError as exc:
+            error = _show_error(form, exc)
+        else:
+            messages.success(request, _("Account %(number)s saved.") % {"number": account.number})
+            return redirect("customers:detail", pk=account.customer_id)
+    return render(request, "customers/account_edit.html", {"form": form, "account": account},
+                  status=_form_status(form, error))
 
 
 @login_required

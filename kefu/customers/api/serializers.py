@@ -229,6 +229,11 @@ class AccountCreateInput(AccountPartInput):
     unit = UnitField(required=False, help_text="Defaults to the premise's unit.")
 
 
+class AccountUpdateInput(serializers.Serializer):
+    customer_class = serializers.ChoiceField(choices=CustomerClass.choices, required=False)
+    importance = serializers.ChoiceField(choices=Importance.choices, required=False)
+
+
 class AccountStatusInput(serializers.Serializer):
     to_status = serializers.ChoiceField(choices=AccountStatus.choices)
     reason = _text(200, required=False)

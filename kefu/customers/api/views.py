@@ -35,6 +35,7 @@ from kefu.customers.services import (
     account_assign_manager,
     account_change_status,
     account_open,
+    account_update,
     contact_add,
     contact_remove,
     contact_update,
@@ -170,6 +171,9 @@ class CustomerViewSet(ApiViewMixin, viewsets.GenericViewSet):
     create=extend_schema(summary="Open an account for an existing customer and premise",
                          request=s.AccountCreateInput, responses={201: s.AccountOutput,
                                                                   **error_responses(400, 403)}),
+    partial_update=extend_schema(summary="Change an account's customer class or importance grade",
+                                 request=s.AccountUpdateInput,
+                                 responses={200: s.AccountOutput, **error_responses(400, 403, 404)}),
 )
 class AccountViewSet(ApiViewMixin, viewsets.GenericViewSet):
     serializer_class = s.AccountOutput
@@ -193,6 +197,11 @@ class AccountViewSet(ApiViewMixin, viewsets.GenericViewSet):
         data = _input(s.AccountCreateInput, request)
         account = account_open(actor=request.user, **data)
         return self._out(account, code=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        account = self.get_object()
+        data = _input(s.AccountUpdateInput, request)
+        return self._out(account_update(account=account, actor=request.user, **data))
 
     @extend_schema(summary="Move the account to another status", request=s.AccountStatusInput,
                    responses={200: s.AccountOutput, **error_responses(400, 403, 404, 409)})

@@ -506,3 +506,13 @@ def test_hand_built_lookup_rows_match_the_documented_serializer(world):
     assert customer_lookup_rows(rows) == CustomerLookupOutput(rows, many=True).data
     response = client_for(world.agent_a1).get(f"{API}/customers/lookup/", {"phone": "13800001111"})
     assert response.json()["results"][0]["accounts"][0]["manager"]["name"] == world.manager_a1.display_name()
+
+
+def test_patch_account_changes_class_with_an_event(world):
+    url = f"{API}/accounts/{world.account_a1.pk}/"
+    response = client_for(world.agent_a1).patch(url, {"importance": "grade2"}, format="json")
+    assert response.status_code == 200 and response.json()["importance"] == "grade2"
+    assert world.account_a1.events.filter(kind="updated").count() == 1
+    wrong = client_for(world.agent_a1).patch(url, {"customer_class": "g_heating"}, format="json")
+    assert wrong.status_code == 400 and "customer_class" in wrong.json()["errors"]
+    assert client_for(world.agent_a2).patch(url, {"importance": "normal"}, format="json").status_code == 404

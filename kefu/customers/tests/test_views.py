@@ -470,3 +470,22 @@ def test_coverage_htmx_request_gets_only_the_table(client, world):
     assert body.lstrip().startswith("<table") and "<html" not in body and "<nav" not in body
     assert "县A1供电公司" in body and "城市B燃气公司" not in body
     assert "HX-Request" in response["Vary"]
+
+
+def test_account_class_and_importance_edit_keeps_history(client, world):
+    client.force_login(world.agent_a1)
+    url = reverse("customers:account-edit", args=[world.account_a1.pk])
+    form = client.get(url).context["form"]
+    assert {v for v, _ in form.fields["customer_class"].choices} == {
+        "p_key_important", "p_key_large", "p_key_focus", "p_ded_industrial", "p_ded_institution",
+        "p_pub_nonresidential", "p_pub_residential"}
+    bad = client.post(url, {"customer_class": "g_residential", "importance": "normal"})
+    assert bad.status_code == 400 and "customer_class" in bad.context["form"].errors
+    response = client.post(url, {"customer_class": "p_key_important", "importance": "grade1"})
+    assert response.status_code == 302
+    world.account_a1.refresh_from_db()
+    assert (world.account_a1.customer_class, world.account_a1.importance) == ("p_key_important", "grade1")
+    event = world.account_a1.events.get(kind="updated")
+    assert event.data["importance"] == ["normal", "grade1"] and event.actor == world.agent_a1
+    client.force_login(world.crew_a1)
+    assert client.post(url, {"customer_class": "p_pub_residential", "importance": "normal"}).status_code == 403
