@@ -136,6 +136,7 @@ ROUTES: dict[str, Route] = {
     "customers:edit": Route("page", obj=cust),
     "customers:contact-add": Route("page", obj=cust),
     "customers:account-edit": Route("page", obj=acct),
+    "customers:premise-edit": Route("page", obj=prem),
     "customers:account-status": Route("page", obj=acct, capability_roles={"admin"}),
     "customers:account-manager": Route("page", obj=acct, capability_roles={"admin", "director"}),
     "customers:coverage": Route("page", lists=True),

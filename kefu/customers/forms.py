@@ -242,3 +242,18 @@ class AccountEditForm(BootstrapFormMixin, forms.Form):
         field.choices = [
             (value, label) for value, label in CustomerClass.choices if CLASS_UTILITY[value] == account.utility
         ]
+
+
+class PremiseForm(BootstrapFormMixin, forms.Form):
+    """The parts of a Chinese address; the full address is composed by the service."""
+
+    province = forms.CharField(label=_("Province"), max_length=20)
+    city = forms.CharField(label=_("City"), max_length=20)
+    district = forms.CharField(label=_("District / county"), max_length=20)
+    street = forms.CharField(label=_("Street / town"), max_length=40, required=False)
+    community = forms.CharField(label=_("Community / village"), max_length=40, required=False)
+    building = forms.CharField(label=_("Building"), max_length=20, required=False)
+    entrance = forms.CharField(label=_("Unit (entrance)"), max_length=20, required=False)
+    room = forms.CharField(label=_("Room"), max_length=20, required=False)
+    detail = forms.CharField(label=_("Address detail"), max_length=100, required=False)
+    region_class = forms.ChoiceField(label=_("Region class"), choices=RegionClass.choices)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/<int:pk>/edit/", views.account_edit, name="account-edit"),
     path("accounts/<int:pk>/status/", views.account_status, name="account-status"),
     path("accounts/<int:pk>/manager/", views.account_manager, name="account-manager"),
+    path("premises/<int:pk>/edit/", views.premise_edit, name="premise-edit"),
     path("coverage/", views.coverage, name="coverage"),
 ]

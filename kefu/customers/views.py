@@ -31,6 +31,7 @@ from kefu.customers.forms import (
     ContactForm,
     CustomerEditForm,
     CustomerRegisterForm,
+    PremiseForm,
     SearchForm,
 )
 from kefu.customers.models import Account
@@ -41,6 +42,7 @@ from kefu.customers.selectors import (
     customer_search,
     manager_candidates,
     manager_coverage,
+    premise_qs,
 )
 from kefu.customers.services import (
     account_allowed_statuses,
@@ -50,6 +52,7 @@ from kefu.customers.services import (
     contact_add,
     customer_register,
     customer_update,
+    premise_update,
 )
 from kefu.customers.tables import (
     MATCH_LABELS,
@@ -282,6 +285,32 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Contact added."))
             return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
     return render(request, "customers/contact_form.html", {"form": form, "customer": customer},
+                  status=_form_status(form, error))
+
+
+@login_required
+@FORM_METHODS
+def premise_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    premise = premise_qs(request.user).filter(pk=pk).first()
+    if premise is None:
+        raise Http404
+    require(request.user, Capability.CUSTOMER_EDIT)
+    fields = list(PremiseForm.base_fields)
+    form = PremiseForm(_data(request), initial={f: getattr(premise, f) for f in fields})
+    error = None
+    back = parse_id(request.GET.get("customer"))  # the card to return to; junk is ignored
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if getattr(premise, k) != v}
+        try:
+            if changes:
+                premise = premise_update(premise=premise, actor=request.user, **changes)
+        except ApplicationError as exc:
+            error = _show_error(form, exc)
+        else:
+            messages.success(request, _("Address saved: %(address)s") % {"address": premise.address})
+            customer_id = back or premise.accounts.values_list("customer_id", flat=True).first()
+            return redirect("customers:detail", pk=customer_id) if customer_id else redirect("customers:search")
+    return render(request, "customers/premise_form.html", {"form": form, "premise": premise, "back": back},
                   status=_form_status(form, error))
 
 

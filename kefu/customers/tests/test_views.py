@@ -489,3 +489,20 @@ def test_account_class_and_importance_edit_keeps_history(client, world):
     assert event.data["importance"] == ["normal", "grade1"] and event.actor == world.agent_a1
     client.force_login(world.crew_a1)
     assert client.post(url, {"customer_class": "p_pub_residential", "importance": "normal"}).status_code == 403
+
+
+def test_premise_edit_recomposes_the_address_and_returns_to_the_card(client, world):
+    client.force_login(world.agent_a1)
+    premise = world.account_a1.premise
+    url = reverse("customers:premise-edit", args=[premise.pk]) + f"?customer={world.account_a1.customer_id}"
+    data = {"province": "浙江省", "city": "杭州市", "district": "拱墅区", "street": "湖墅南路", "community": "",
+            "building": "8", "entrance": "1", "room": "1201", "detail": "", "region_class": "urban"}
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:detail", args=[world.account_a1.customer_id])
+    premise.refresh_from_db()
+    assert premise.address == "浙江省杭州市拱墅区湖墅南路8栋1单元1201室"
+    assert client.post(url, {**data, "city": ""}).status_code == 400
+    assert client.get(reverse("customers:premise-edit", args=[premise.pk]) + "?customer=junk").status_code == 200
+    client.force_login(world.agent_a2)
+    assert client.get(url).status_code == 404
