@@ -257,3 +257,11 @@ class PremiseForm(BootstrapFormMixin, forms.Form):
     room = forms.CharField(label=_("Room"), max_length=20, required=False)
     detail = forms.CharField(label=_("Address detail"), max_length=100, required=False)
     region_class = forms.ChoiceField(label=_("Region class"), choices=RegionClass.choices)
+
+
+class ContactEditForm(ContactForm):
+    """Like ContactForm, but a blank phone keeps the current number (never sent to the browser)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].required = False

@@ -21,22 +21,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.core.errors import ApplicationError, Conflict, PermissionDeniedError
 from kefu.core.models import AuditLog
 from kefu.core.services import audit_record
-from kefu.core.validators import mask_id_number
+from kefu.core.validators import mask_id_number, mask_phone
 from kefu.core.web import add_service_errors, client_ip, is_htmx, vary_on_htmx
 from kefu.customers.choices import AccountStatus
 from kefu.customers.forms import (
     AccountEditForm,
     AccountManagerForm,
     AccountStatusForm,
+    ContactEditForm,
     ContactForm,
     CustomerEditForm,
     CustomerRegisterForm,
     PremiseForm,
     SearchForm,
 )
-from kefu.customers.models import Account
+from kefu.customers.models import Account, Contact
 from kefu.customers.selectors import (
     account_qs,
+    contact_qs,
     customer_card,
     customer_get,
     customer_search,
@@ -50,6 +52,8 @@ from kefu.customers.services import (
     account_change_status,
     account_update,
     contact_add,
+    contact_remove,
+    contact_update,
     customer_register,
     customer_update,
     premise_update,
@@ -312,6 +316,48 @@ def premise_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("customers:detail", pk=customer_id) if customer_id else redirect("customers:search")
     return render(request, "customers/premise_form.html", {"form": form, "premise": premise, "back": back},
                   status=_form_status(form, error))
+
+
+def _contact(request: HttpRequest, pk: int) -> Contact:
+    contact = contact_qs(request.user).select_related("customer").filter(pk=pk).first()
+    if contact is None:
+        raise Http404
+    require(request.user, Capability.CUSTOMER_EDIT)
+    return contact
+
+
+@login_required
+@FORM_METHODS
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact(request, pk)
+    initial = {"name": contact.name, "relation": contact.relation, "is_primary": contact.is_primary,
+               "note": contact.note}
+    form = ContactEditForm(_data(request), initial=initial)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if k != "phone" and getattr(contact, k) != v}
+        if form.cleaned_data["phone"]:
+            changes["phone"] = form.cleaned_data["phone"]
+        try:
+            if changes:
+                contact_update(contact=contact, actor=request.user, **changes)
+        except ApplicationError as exc:
+            error = _show_error(form, exc, ContactForm.field_for)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect(reverse("customers:detail", args=[contact.customer_id]) + "#contacts")
+    context = {"form": form, "contact": contact, "customer": contact.customer,
+               "masked_phone": mask_phone(contact.phone)}
+    return render(request, "customers/contact_edit.html", context, status=_form_status(form, error))
+
+
+@login_required
+@require_POST
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact(request, pk)
+    contact_remove(contact=contact, actor=request.user)
+    messages.success(request, _("Contact %(name)s removed.") % {"name": contact.name})
+    return redirect(reverse("customers:detail", args=[contact.customer_id]) + "#contacts")
 
 
 @login_required

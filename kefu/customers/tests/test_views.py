@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from kefu.core.models import AuditLog
+from kefu.core.models import AuditLog, FieldChange
 from kefu.customers.forms import CustomerRegisterForm
 from kefu.customers.models import Account, AccountEvent, Contact, Customer
 from kefu.customers.services import ContactInput, account_assign_manager, customer_register
@@ -504,5 +504,29 @@ def test_premise_edit_recomposes_the_address_and_returns_to_the_card(client, wor
     assert premise.address == "浙江省杭州市拱墅区湖墅南路8栋1单元1201室"
     assert client.post(url, {**data, "city": ""}).status_code == 400
     assert client.get(reverse("customers:premise-edit", args=[premise.pk]) + "?customer=junk").status_code == 200
+    client.force_login(world.agent_a2)
+    assert client.get(url).status_code == 404
+
+
+def test_contact_edit_keeps_phone_when_blank_and_remove_keeps_history(client, world):
+    customer = world.account_a1.customer
+    contact = customer.contacts.get()
+    client.force_login(world.agent_a1)
+    url = reverse("customers:contact-edit", args=[contact.pk])
+    page = client.get(url).content.decode()
+    assert "13800001111" not in page and "138****1111" in page
+    data = {"name": "王小明", "phone": "", "relation": "self", "is_primary": "on", "note": "白天联系"}
+    assert client.post(url, data).status_code == 302
+    contact.refresh_from_db()
+    assert contact.phone == "+8613800001111" and contact.note == "白天联系"
+    assert client.post(url, {**data, "phone": "12345"}).status_code == 400
+    assert client.post(url, {**data, "phone": "139 0000 2222"}).status_code == 302
+    contact.refresh_from_db()
+    assert contact.phone == "+8613900002222"
+    assert client.post(reverse("customers:contact-remove", args=[contact.pk])).status_code == 302
+    assert not customer.contacts.exists()
+    card = client.get(reverse("customers:detail", args=[customer.pk]))
+    assert any(c.object_id == contact.pk for c in card.context["card"].changes)
+    assert FieldChange.objects.filter(model="customers.contact", object_id=contact.pk, reason="removed").exists()
     client.force_login(world.agent_a2)
     assert client.get(url).status_code == 404
