@@ -101,16 +101,26 @@ def customer_get(*, user: Any, pk: int) -> Customer:
     return customer
 
 
-def customer_lookup_phone(*, user: Any, phone: str) -> list[Customer]:
+def customer_lookup_phone(
+    *, user: Any, phone: str, queryset: QuerySet[Customer] | None = None
+) -> list[Customer]:
+    """Customers with a contact on this phone (any spelling), in scope, at most 50.
+
+    ``queryset`` lets a caller add its own select/prefetch so the lookup is one round of queries.
+    """
     parsed = try_parse_phone(phone)
     if parsed is None:
         return []
     ids = Contact.objects.filter(phone=parsed.e164).values("customer_id")
-    return list(customer_qs(user).filter(id__in=ids).order_by("id")[:50])
+    base = queryset if queryset is not None else customer_qs(user)
+    return list(base.filter(id__in=ids).order_by("id")[:50])
 
 
-def customer_lookup_account(*, user: Any, number: str) -> Customer | None:
-    return customer_qs(user).filter(accounts__number=number.strip()).first()
+def customer_lookup_account(
+    *, user: Any, number: str, queryset: QuerySet[Customer] | None = None
+) -> Customer | None:
+    base = queryset if queryset is not None else customer_qs(user)
+    return base.filter(accounts__number=number.strip()).first()
 
 
 def _contact_ids_ever(customer: Customer) -> list[int]:

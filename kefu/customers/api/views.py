@@ -157,11 +157,11 @@ class CustomerViewSet(ApiViewMixin, viewsets.GenericViewSet):
         if phone:
             if try_parse_phone(phone) is None:
                 raise InvalidInput({"phone": [_("Phone number is not a valid mainland China number.")]})
-            ids = [c.pk for c in customer_lookup_phone(user=request.user, phone=phone)]
+            rows = customer_lookup_phone(user=request.user, phone=phone, queryset=customer_lookup_qs(request.user))
         else:
-            found = customer_lookup_account(user=request.user, number=number)
-            ids = [found.pk] if found else []
-        rows = list(customer_lookup_qs(request.user).filter(pk__in=ids).order_by("id"))
+            found = customer_lookup_account(user=request.user, number=number,
+                                            queryset=customer_lookup_qs(request.user))
+            rows = [found] if found else []
         return Response({"results": s.customer_lookup_rows(rows)})
 
 
