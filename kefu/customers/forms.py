@@ -46,15 +46,9 @@ class SearchForm(forms.Form):
     after = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
 
-class CustomerRegisterForm(BootstrapFormMixin, forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
-    # Customer
-    kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices, initial=CustomerKind.PERSON)
-    name = forms.CharField(label=_("Name"), max_length=100)
-    id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID)
-    id_number = forms.CharField(label=_("ID number"), max_length=32)
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
-    # Premise
+class PremiseFields(forms.Form):
+    """The parts of a Chinese address, shared by registration and the address edit page."""
+
     province = forms.CharField(label=_("Province"), max_length=20)
     city = forms.CharField(label=_("City"), max_length=20)
     district = forms.CharField(label=_("District / county"), max_length=20)
@@ -65,6 +59,17 @@ class CustomerRegisterForm(BootstrapFormMixin, forms.Form):
     room = forms.CharField(label=_("Room"), max_length=20, required=False)
     detail = forms.CharField(label=_("Address detail"), max_length=100, required=False)
     region_class = forms.ChoiceField(label=_("Region class"), choices=RegionClass.choices, initial=RegionClass.URBAN)
+
+
+class CustomerRegisterForm(BootstrapFormMixin, PremiseFields):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none())
+    # Customer
+    kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices, initial=CustomerKind.PERSON)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    id_type = forms.ChoiceField(label=_("ID type"), choices=IdType.choices, initial=IdType.RESIDENT_ID)
+    id_number = forms.CharField(label=_("ID number"), max_length=32)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    # Premise fields come from PremiseFields.
     # First account
     utility = forms.ChoiceField(label=_("Utility kind"), choices=UtilityKind.choices, initial=UtilityKind.POWER)
     customer_class = forms.ChoiceField(label=_("Customer class"), choices=_class_choices)
@@ -244,19 +249,8 @@ class AccountEditForm(BootstrapFormMixin, forms.Form):
         ]
 
 
-class PremiseForm(BootstrapFormMixin, forms.Form):
-    """The parts of a Chinese address; the full address is composed by the service."""
-
-    province = forms.CharField(label=_("Province"), max_length=20)
-    city = forms.CharField(label=_("City"), max_length=20)
-    district = forms.CharField(label=_("District / county"), max_length=20)
-    street = forms.CharField(label=_("Street / town"), max_length=40, required=False)
-    community = forms.CharField(label=_("Community / village"), max_length=40, required=False)
-    building = forms.CharField(label=_("Building"), max_length=20, required=False)
-    entrance = forms.CharField(label=_("Unit (entrance)"), max_length=20, required=False)
-    room = forms.CharField(label=_("Room"), max_length=20, required=False)
-    detail = forms.CharField(label=_("Address detail"), max_length=100, required=False)
-    region_class = forms.ChoiceField(label=_("Region class"), choices=RegionClass.choices)
+class PremiseForm(BootstrapFormMixin, PremiseFields):
+    """Edit a premise's address; the full address is composed by the service."""
 
 
 class ContactEditForm(ContactForm):

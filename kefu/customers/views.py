@@ -348,7 +348,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(reverse("customers:detail", args=[contact.customer_id]) + "#contacts")
     context = {"form": form, "contact": contact, "customer": contact.customer,
                "masked_phone": mask_phone(contact.phone)}
-    return render(request, "customers/contact_edit.html", context, status=_form_status(form, error))
+    return render(request, "customers/contact_form.html", context, status=_form_status(form, error))
 
 
 @login_required
