@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.org",
     "kefu.customers",
+    "kefu.workorders",
     "kefu.shell",
     "kefu.demo",
 ]
@@ -135,6 +136,17 @@ LOGOUT_REDIRECT_URL = "login"
 KEFU_LOGIN_MAX_FAILURES = env_int("KEFU_LOGIN_MAX_FAILURES", 5)
 KEFU_LOGIN_LOCK_MINUTES = env_int("KEFU_LOGIN_LOCK_MINUTES", 15)
 SESSION_COOKIE_AGE = env_int("KEFU_SESSION_SECONDS", 12 * 3600)
+
+# Notifications (core/notify.py). "file" writes each message as a line of JSON to the outbox log;
+# "http" posts SMS to a gateway. E-mail goes through Django's EMAIL_BACKEND (a file folder by default).
+KEFU_SMS_BACKEND = env_str("KEFU_SMS_BACKEND", "file")
+KEFU_SMS_URL = env_str("KEFU_SMS_URL", "")
+KEFU_SMS_TOKEN = env_str("KEFU_SMS_TOKEN", "")
+KEFU_OUTBOX_MAX_ATTEMPTS = env_int("KEFU_OUTBOX_MAX_ATTEMPTS", 8)
+EMAIL_BACKEND = env_str("KEFU_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("KEFU_FROM_EMAIL", "kefu@localhost")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+KEFU_OUTBOX_LOG = str(VAR_DIR / "outbox.log")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

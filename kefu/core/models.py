@@ -80,3 +80,65 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.last_value}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday–Friday working week: a statutory holiday on a weekday, or a
+    weekend day worked in exchange (调休). Days not listed follow the weekday rule."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'workday' if self.is_workday else 'holiday'}"
+
+
+class OutboxMessage(models.Model):
+    """A notification waiting to be sent (SMS or e-mail). Written in the same transaction as the
+    change that caused it, sent afterwards by ``kefu send_outbox``; ``dedup_key`` keeps a retried
+    change from queueing the same message twice, and the lease keeps two senders apart."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up)")
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message"))
+    dedup_key = models.CharField(_("deduplication key"), max_length=120, unique=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    lease_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Where it came from, for the order timeline ("notified the station by SMS").
+    source_model = models.CharField(max_length=64, blank=True)
+    source_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_due_idx",
+                         condition=models.Q(state="pending")),
+            models.Index(fields=["source_model", "source_id"], name="outbox_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.recipient}"

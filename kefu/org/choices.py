@@ -41,24 +41,38 @@ class Capability(models.TextChoices):
     PERSONAL_DATA = "personal.view", _("See full phone and ID numbers")
     ORG_VIEW = "org.view", _("View org units and staff")
     ORG_ADMIN = "org.admin", _("Administer org units and staff")
+    ORDER_VIEW = "order.view", _("View work orders")
+    ORDER_INTAKE = "order.intake", _("Accept requests and urge work orders")
+    ORDER_DISPATCH = "order.dispatch", _("Dispatch, transfer, merge and cancel work orders")
+    ORDER_HANDLE = "order.handle", _("Handle work orders at the handling unit")
+    ORDER_REPLY = "order.reply", _("Reply, call back and archive work orders")
+    ORDER_SUPERVISE = "order.supervise", _("Supervise work orders")
+    HANDOVER = "handover", _("Write and confirm shift handovers")
+    POLICY_ADMIN = "policy.admin", _("Edit order types, time limits and the business calendar")
 
 
 _ALL = frozenset(Capability)
-_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW})
+_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW})
+_CENTER = frozenset({Capability.ORDER_INTAKE, Capability.ORDER_DISPATCH, Capability.ORDER_REPLY})
+_FIELD = frozenset({Capability.ORDER_HANDLE})
 
 # What each role may do inside its scope. A user holds the union of their roles.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.AGENT: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
-    Role.SHIFT_LEADER: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
-    Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER},
-    Role.HANDLER: _READ | {Capability.PERSONAL_DATA},
-    Role.CREW: _READ,
-    Role.MANAGER_FULL: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS},
-    Role.MANAGER_PART: _READ | {Capability.CUSTOMER_EDIT, Capability.ACCOUNT_STATUS},
+    Role.AGENT: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
+    Role.SHIFT_LEADER: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
+                                          Capability.ORDER_SUPERVISE, Capability.HANDOVER},
+    Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER, Capability.ORDER_DISPATCH,
+                            Capability.ORDER_SUPERVISE, Capability.HANDOVER},
+    Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA},
+    Role.CREW: _READ | _FIELD,
+    Role.MANAGER_FULL: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
+                                         Capability.ACCOUNT_STATUS, Capability.ORDER_INTAKE},
+    Role.MANAGER_PART: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.ACCOUNT_STATUS},
     Role.READER: _READ,
     Role.COLLECTOR: _READ | {Capability.ACCOUNT_STATUS},
-    Role.INSPECTOR: _READ,
-    Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS},
+    Role.INSPECTOR: _READ | _FIELD,
+    Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS,
+                         Capability.ORDER_INTAKE, Capability.ORDER_REPLY},
     Role.ANALYST: _READ,
     Role.ADMIN: _ALL,
 }
