@@ -7,12 +7,14 @@ api_v1: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("kefu.org.api.urls")),
     path("", include("kefu.customers.api.urls")),
+    path("", include("kefu.workorders.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("kefu.shell.urls")),
     path("org/", include("kefu.org.urls")),
     path("customers/", include("kefu.customers.urls")),
+    path("orders/", include("kefu.workorders.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
