@@ -12,12 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
+
+from kefu.org.tests.factories import make_staff
+from kefu.workorders.handover import handover_create
+from kefu.workorders.models import WarningLevel
 
 if TYPE_CHECKING:
     from conftest import World
@@ -82,6 +88,50 @@ def staff(w: World) -> dict[str, Any]:
     return {"pk": w.agent_a1.pk}
 
 
+def order(w: World) -> dict[str, Any]:
+    return {"pk": w.order_a1.pk}
+
+
+# Roles holding each work-order capability (kefu.org.choices.ROLE_CAPABILITIES).
+ORDER_DISPATCHERS = {"agent", "shift_leader", "director", "admin"}
+ORDER_HANDLERS = {"handler", "crew", "manager_full", "manager_part", "inspector", "admin"}
+ORDER_REPLIERS = {"agent", "shift_leader", "clerk", "admin"}
+ORDER_INTAKERS = {"agent", "shift_leader", "manager_full", "clerk", "admin"}
+ORDER_SUPERVISORS = {"shift_leader", "director", "admin"}
+
+
+# Roles that write and confirm shift handovers (Capability.HANDOVER).
+HANDOVER_WRITERS = {"shift_leader", "director", "admin"}
+
+
+def order_note(w: World) -> dict[str, Any]:
+    return {"pk": w.order_a1.pk, "action": "note"}
+
+
+def handover(w: World) -> dict[str, Any]:
+    """A pending shift handover of county A1, written by A1's shift leader."""
+    leader = make_staff(unit=w.county_a1, roles=["shift_leader"])
+    now = timezone.now()
+    written = handover_create(actor=leader, shift_start=now - timedelta(hours=8), shift_end=now, summary="", notes={})
+    return {"pk": written.pk}
+
+
+def order_type(w: World) -> dict[str, Any]:
+    return {"pk": w.order_a1.order_type_id}
+
+
+def sla_policy(w: World) -> dict[str, Any]:
+    return {"pk": w.order_a1.clocks.filter(policy__isnull=False).values_list("policy_id", flat=True)[0]}
+
+
+def warning_level(w: World) -> dict[str, Any]:
+    return {"pk": WarningLevel.objects.order_by("fraction").values_list("pk", flat=True)[0]}
+
+
+def calendar_day(w: World) -> dict[str, Any]:
+    return {"day": "2026-10-01"}
+
+
 def api_ids(w: World, model: str) -> tuple[int, int, int]:
     """(A1, A2, B1) ids of one kind of record, for checking API lists."""
     a = (w.account_a1, w.account_a2, w.account_b1)
@@ -94,6 +144,8 @@ def api_ids(w: World, model: str) -> tuple[int, int, int]:
         return (w.county_a1.pk, w.county_a2.pk, w.county_b1.pk)
     if model == "staff":
         return (w.agent_a1.pk, w.agent_a2.pk, w.outsider.pk)
+    if model == "order":
+        return (w.order_a1.pk, w.order_a2.pk, w.order_b1.pk)
     return tuple(pick[model](x) for x in a)  # type: ignore[return-value]
 
 
@@ -142,6 +194,37 @@ ROUTES: dict[str, Route] = {
     "customers:account-status": Route("page", obj=acct, capability_roles={"admin"}),
     "customers:account-manager": Route("page", obj=acct, capability_roles={"admin", "director"}),
     "customers:coverage": Route("page", lists=True),
+    # Work-order pages. Action forms are posted empty (400: the version is missing), so only scope and
+    # role decide the answer; policy pages are for administrators.
+    "workorders:index": Route("page"),
+    "workorders:queue-mine": Route("page", lists=True),
+    "workorders:queue-unit": Route("page", lists=True),
+    "workorders:queue-dispatch": Route("page", lists=True),
+    "workorders:queue-warnings": Route("page", lists=True),
+    "workorders:queue-supervised": Route("page", lists=True),
+    "workorders:queue-all": Route("page", lists=True),
+    "workorders:create": Route("page"),
+    "workorders:duplicates": Route("page", lists=True),
+    "workorders:detail": Route("page", obj=order),
+    "workorders:reveal": Route("page", obj=order, method="post"),
+    "workorders:link-repeat": Route("page", obj=order, method="post", capability_roles=ORDER_INTAKERS),
+    "workorders:act": Route("page", obj=order_note, method="post"),
+    "workorders:handover-list": Route("page", lists=True),
+    "workorders:handover-create": Route("page", capability_roles=HANDOVER_WRITERS),
+    "workorders:handover-detail": Route("page", obj=handover),
+    "workorders:handover-confirm": Route("page", obj=handover, method="post", capability_roles=HANDOVER_WRITERS),
+    "workorders:type-list": Route("page", capability_roles={"admin"}),
+    "workorders:type-create": Route("page", capability_roles={"admin"}),
+    "workorders:type-edit": Route("page", obj=order_type, capability_roles={"admin"}),
+    "workorders:sla-list": Route("page", capability_roles={"admin"}),
+    "workorders:sla-create": Route("page", capability_roles={"admin"}),
+    "workorders:sla-edit": Route("page", obj=sla_policy, capability_roles={"admin"}),
+    "workorders:calendar": Route("page", capability_roles={"admin"}),
+    "workorders:calendar-day": Route("page", obj=calendar_day, capability_roles={"admin"}),
+    "workorders:calendar-delete": Route("page", obj=calendar_day, method="post", capability_roles={"admin"}),
+    "workorders:level-list": Route("page", capability_roles={"admin"}),
+    "workorders:level-edit": Route("page", obj=warning_level, capability_roles={"admin"}),
+    "workorders:level-delete": Route("page", obj=warning_level, method="post", capability_roles={"admin"}),
     # API.
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
@@ -163,6 +246,36 @@ ROUTES: dict[str, Route] = {
     "api-premise-detail": Route("api", obj=prem),
     "api-contact-list": Route("api", method="post"),
     "api-contact-detail": Route("api", obj=contact),
+    # Work-order API. Actions on order_a1 (accepted, not yet dispatched) with an empty body: a role
+    # without the capability gets 403, the others 400 (body) or 409 (state).
+    "api-workorder-list": Route("api", lists=True),
+    "api-workorder-detail": Route("api", obj=order),
+    "api-workorder-events": Route("api", obj=order),
+    "api-workorder-repeat": Route("api", method="post", capability_roles=ORDER_INTAKERS),
+    "api-workorder-repeat-call": Route("api", obj=order, method="post", capability_roles=ORDER_INTAKERS),
+    "api-workorder-duplicates": Route("api", lists=True),
+    "api-workorder-dispatch": Route("api", obj=order, method="post", capability_roles=ORDER_DISPATCHERS),
+    "api-workorder-acknowledge": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    "api-workorder-return": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    "api-workorder-transfer": Route("api", obj=order, method="post", capability_roles=ORDER_DISPATCHERS),
+    "api-workorder-contact": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    "api-workorder-arrive": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    # Recording the result of an order never dispatched is the agent's (answered on the call).
+    "api-workorder-handle": Route("api", obj=order, method="post", capability_roles=ORDER_REPLIERS),
+    "api-workorder-suspend": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    "api-workorder-resume": Route("api", obj=order, method="post", capability_roles=ORDER_HANDLERS),
+    "api-workorder-reply": Route("api", obj=order, method="post", capability_roles=ORDER_REPLIERS),
+    "api-workorder-callback": Route("api", obj=order, method="post", capability_roles=ORDER_REPLIERS),
+    "api-workorder-reopen": Route("api", obj=order, method="post", capability_roles=ORDER_REPLIERS),
+    "api-workorder-archive": Route("api", obj=order, method="post", capability_roles=ORDER_REPLIERS),
+    "api-workorder-cancel": Route("api", obj=order, method="post", capability_roles=ORDER_DISPATCHERS),
+    "api-workorder-urge": Route("api", obj=order, method="post", capability_roles=ORDER_INTAKERS),
+    "api-workorder-supervise": Route("api", obj=order, method="post", capability_roles=ORDER_SUPERVISORS),
+    "api-workorder-merge": Route("api", obj=order, method="post", capability_roles=ORDER_DISPATCHERS),
+    "api-workorder-note": Route("api", obj=order, method="post"),
+    "api-workordertype-list": Route("api", lists=True),
+    "api-slapolicy-list": Route("api", lists=True),
+    "api-handover-list": Route("api", lists=True),
 }
 
 LISTINGS: dict[str, Listing] = {
@@ -170,12 +283,15 @@ LISTINGS: dict[str, Listing] = {
     "org:staff-list": Listing(markers=STAFF_NAMES),
     "customers:search": Listing(query={"q": "1380000"}, markers=CUSTOMER_NAMES),
     "customers:coverage": Listing(markers=UNIT_NAMES),
+    "workorders:queue-dispatch": Listing(markers=CUSTOMER_NAMES),
+    "workorders:queue-all": Listing(markers=CUSTOMER_NAMES),
     "api-orgunit-list": Listing(api_model="unit"),
     "api-staff-list": Listing(api_model="staff"),
     "api-customer-list": Listing(api_model="customer"),
     "api-customer-lookup": Listing(query={"phone": "PHONE"}, api_model="customer"),
     "api-account-list": Listing(api_model="account"),
     "api-premise-list": Listing(api_model="premise"),
+    "api-workorder-list": Listing(api_model="order"),
 }
 
 # Who may see county A1's records: A1 itself, the city-A supervisor, the province admin.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 from django.shortcuts import render
 
 from kefu.core.errors import ApplicationError
@@ -22,7 +23,7 @@ class ApplicationErrorMiddleware:
             return None
         if request.headers.get("HX-Request"):
             return HttpResponse(
-                f'<div class="alert alert-danger" role="alert">{exception.message}</div>',
+                format_html('<div class="alert alert-danger" role="alert">{}</div>', exception.message),
                 status=exception.status_code,
             )
         return render(request, "error.html", {"message": exception.message}, status=exception.status_code)

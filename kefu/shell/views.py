@@ -24,13 +24,12 @@ from kefu.org.choices import MANAGER_ROLES, Capability, Role
 from kefu.org.models import Staff
 from kefu.org.scope import capabilities
 from kefu.shell.forms import LoginForm, PasswordChangeForm
+from kefu.workorders.tables import home_links
 
 # What each role will get in later releases: shown on the home page so nobody looks for it today.
 LATER: dict[str, object] = {
-    Role.AGENT: gettext_lazy("work orders: intake, dispatch, urging and replies"),
-    Role.SHIFT_LEADER: gettext_lazy("queue monitoring, time-limit warnings and shift handover"),
+    Role.AGENT: gettext_lazy("the agent desk with screen pop, the knowledge base and outage notices"),
     Role.DIRECTOR: gettext_lazy("reports, KPIs and staff evaluation"),
-    Role.HANDLER: gettext_lazy("dispatched work orders to accept, handle and reply"),
     Role.CREW: gettext_lazy("repair tasks, arrival and restoration"),
     Role.MANAGER_FULL: gettext_lazy("visit plans and service reviews for your customers"),
     Role.MANAGER_PART: gettext_lazy("visit plans and service reviews for your customers"),
@@ -110,6 +109,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "show_coverage": bool(roles & COVERAGE_ROLES) or user.is_superuser,
         "later": [LaterItem(role=Role(r).label, what=LATER[r]) for r in sorted(roles) if r in LATER],
         "no_roles": not roles and not user.is_superuser,
+        # Work queues by role: agents their own orders and those to dispatch, handling units their
+        # unit's, shift leaders also warnings, supervised orders and handovers to confirm.
+        "order_links": home_links(user),
     }
     if roles & MANAGER_ROLES:
         portfolio = accounts_managed_by(user=user, manager=cast(Staff, user))

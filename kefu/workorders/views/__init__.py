@@ -1,0 +1,1 @@
+"""Work-order pages: queues, intake, the order page with its actions, shift handovers, policy data."""
