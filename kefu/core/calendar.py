@@ -68,28 +68,29 @@ def working_seconds_between(start: datetime, end: datetime) -> int:
     zone = local_zone()
     cursor = start.astimezone(zone)
     stop = end.astimezone(zone)
-    total = 0.0
+    # Sum timedeltas (exact microseconds): summing float seconds loses a second now and then.
+    total = timedelta(0)
     while cursor < stop:
         next_midnight = _day_start(cursor.date() + timedelta(days=1), zone)
         segment_end = min(next_midnight, stop)
         if is_workday(cursor.date()):
-            total += (segment_end - cursor).total_seconds()
+            total += segment_end - cursor
         cursor = segment_end
-    return int(total)
+    return total // timedelta(seconds=1)
 
 
 def add_working_seconds(start: datetime, seconds: int) -> datetime:
     """The instant at which ``seconds`` of working time have passed since ``start``."""
     zone = local_zone()
     cursor = start.astimezone(zone)
-    remaining = float(seconds)
+    remaining = timedelta(seconds=seconds)
     # A clock started on a holiday begins to run at the start of the next working day.
     for _guard in range(3660):
         next_midnight = _day_start(cursor.date() + timedelta(days=1), zone)
         if is_workday(cursor.date()):
-            available = (next_midnight - cursor).total_seconds()
+            available = next_midnight - cursor
             if remaining <= available:
-                return cursor + timedelta(seconds=remaining)
+                return cursor + remaining
             remaining -= available
         cursor = next_midnight
     raise ValueError("working-time budget spans more than ten years")
@@ -99,7 +100,7 @@ def measure(start: datetime, end: datetime, *, working: bool) -> int:
     """Elapsed clock time between two instants: wall seconds, or working-day seconds."""
     if working:
         return working_seconds_between(start, end)
-    return max(0, int((end - start).total_seconds()))
+    return max(0, (end - start) // timedelta(seconds=1))
 
 
 def advance(start: datetime, seconds: int, *, working: bool) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html
 from django.shortcuts import render
+from django.utils.html import format_html
 
 from kefu.core.errors import ApplicationError
 

@@ -112,10 +112,11 @@ def _claim(now: datetime, batch: int) -> list[OutboxMessage]:
     )
     claimed: list[int] = []
     for pk, lease in due:
-        # Conditional update: only the sender whose view of the lease is still true gets the row.
-        won = OutboxMessage.objects.filter(pk=pk, state=OutboxMessage.State.PENDING, lease_until=lease).update(
-            lease_until=now + LEASE, lease_token=token
-        )
+        # Conditional update: only the sender whose view of the lease is still true gets the row (and
+        # only while it is still due: a failure in between has moved its next attempt on).
+        won = OutboxMessage.objects.filter(
+            pk=pk, state=OutboxMessage.State.PENDING, lease_until=lease, next_attempt_at__lte=now
+        ).update(lease_until=now + LEASE, lease_token=token)
         if won:
             claimed.append(pk)
     return list(OutboxMessage.objects.filter(pk__in=claimed, lease_token=token).order_by("id"))

@@ -21,8 +21,16 @@ from kefu.core.models import NumberSequence
 from kefu.core.services import sequence_next, sequence_raise_to
 from kefu.customers.services import ACCOUNT_SEQUENCE_KEY
 from kefu.demo.generate import CHUNK, CustomerDraft, DemoGenerator
+from kefu.demo.orderload import ORDER_SEQUENCE_KEY, ORDERS_MARKER_KEY
 from kefu.demo.orgplan import ADMIN_USERNAME, ROOT_CODES, admin_ensure, demo_unit_ids, org_build
-from kefu.demo.writer import Writer, account_sequences_rewind, demo_rows_delete, writer_for_connection
+from kefu.demo.writer import (
+    Writer,
+    account_sequences_rewind,
+    demo_orders_delete,
+    demo_rows_delete,
+    order_sequence_rewind,
+    writer_for_connection,
+)
 from kefu.org.models import OrgUnit, Staff
 
 MARKER_KEY = "demo:customers"
@@ -43,10 +51,11 @@ def demo_loaded_count() -> int | None:
 
 
 def demo_wipe() -> dict[str, int]:
-    """Delete every demo unit with its staff and customers; give back the account numbers."""
+    """Delete every demo unit with its staff, work orders and customers; give back the numbers."""
     unit_ids = demo_unit_ids()
     with transaction.atomic():
-        deleted = demo_rows_delete(unit_ids)
+        deleted = demo_orders_delete(unit_ids)  # orders first: they point at customers, staff and units
+        deleted.update(demo_rows_delete(unit_ids))
         # Staff are few: the ORM delete clears their roles, tokens and references properly.
         deleted["org.Staff"] = Staff.objects.filter(unit_id__in=unit_ids).delete()[0]
         units = OrgUnit.objects.filter(id__in=unit_ids)
@@ -54,7 +63,8 @@ def demo_wipe() -> dict[str, int]:
             OrgUnit.objects.filter(id__in=unit_ids, depth=depth).delete()
         deleted["org.OrgUnit"] = len(unit_ids)
         account_sequences_rewind()
-        NumberSequence.objects.filter(key=MARKER_KEY).delete()
+        order_sequence_rewind(ORDER_SEQUENCE_KEY)
+        NumberSequence.objects.filter(key__in=[MARKER_KEY, ORDERS_MARKER_KEY]).delete()
     return deleted
 
 

@@ -42,6 +42,7 @@ USERNAME_STEM: dict[str, str] = {
     Role.COLLECTOR: "collector", Role.INSPECTOR: "inspector", Role.CLERK: "clerk", Role.ANALYST: "analyst",
     Role.ADMIN: "orgadmin",
 }
+STATION_HANDLER_STEM = "station_handler"  # handlers at a station; "handler" ones sit at city and county
 
 # Relative number of customers per station by region class: towns are denser than mountains.
 REGION_WEIGHT: dict[str, float] = {RegionClass.URBAN: 3.0, RegionClass.RURAL: 1.5, RegionClass.REMOTE: 0.6}
@@ -220,8 +221,17 @@ def _staff_plan(tree: TreeSpec) -> list[StaffPlan]:
     return plan
 
 
+def _station_handlers(tree: TreeSpec) -> list[StaffPlan]:
+    """One handler per station: the person who takes the orders dispatched to the station."""
+    prefix = "" if tree.utility == UnitUtility.POWER else "gas_"
+    codes = [s.code for c in tree.cities for co in c.counties for s in co.stations]
+    return [StaffPlan(f"{prefix}{STATION_HANDLER_STEM}{n}", Role.HANDLER, code) for n, code in enumerate(codes, 1)]
+
+
 def staff_plan() -> list[StaffPlan]:
-    return _staff_plan(POWER_TREE) + _staff_plan(GAS_TREE)
+    # Station handlers come last so that adding them left every earlier name and number as it was.
+    return (_staff_plan(POWER_TREE) + _staff_plan(GAS_TREE)
+            + _station_handlers(POWER_TREE) + _station_handlers(GAS_TREE))
 
 
 def _mobile(rng: Dice) -> str:
@@ -299,13 +309,33 @@ def _staff_build(rng: Dice, plan: list[StaffPlan], units: dict[str, OrgUnit]) ->
     staff = staff_create(username=first.username, password=DEMO_PASSWORD, unit=units[first.unit_code],
                          roles=[first.role], actor=None, full_name=person_name(rng, male=True),
                          phone=_mobile(rng), extension=first.extension, validate=False)
-    bulk = [Staff(username=p.username, password=staff.password, unit=units[p.unit_code],
-                  full_name=person_name(rng, male=rng.random() < 0.55), phone=_mobile(rng), extension=p.extension)
-            for p in others]
-    Staff.objects.bulk_create(bulk)
-    ids = dict(Staff.objects.filter(username__in=[p.username for p in others]).values_list("username", "id"))
-    StaffRole.objects.bulk_create([StaffRole(staff_id=ids[p.username], role=p.role) for p in others])
+    _staff_bulk(rng, others, units, staff.password)
     return staff.password
+
+
+def _staff_bulk(rng: Dice, plan: list[StaffPlan], units: dict[str, OrgUnit], password_hash: str) -> None:
+    bulk = [Staff(username=p.username, password=password_hash, unit=units[p.unit_code],
+                  full_name=person_name(rng, male=rng.random() < 0.55), phone=_mobile(rng), extension=p.extension)
+            for p in plan]
+    Staff.objects.bulk_create(bulk)
+    ids = dict(Staff.objects.filter(username__in=[p.username for p in plan]).values_list("username", "id"))
+    StaffRole.objects.bulk_create([StaffRole(staff_id=ids[p.username], role=p.role) for p in plan])
+
+
+def staff_ensure(*, seed: int) -> list[str]:
+    """Add the planned staff that a demo loaded by an earlier version lacks (the station handlers),
+    with the password hash the other demo staff share. Returns the usernames added."""
+    plan = staff_plan()
+    have = set(Staff.objects.filter(username__in=[p.username for p in plan]).values_list("username", flat=True))
+    missing = [p for p in plan if p.username not in have]
+    password_hash = (Staff.objects.filter(username__in=have, unit__isnull=False).exclude(password="")
+                     .order_by("id").values_list("password", flat=True).first())
+    if not missing or password_hash is None:
+        return []
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in={p.unit_code for p in missing})}
+    missing = [p for p in missing if p.unit_code in units]
+    _staff_bulk(Dice(f"staff:{seed}:{len(have)}"), missing, units, password_hash)
+    return [p.username for p in missing]
 
 
 def admin_ensure(*, password_hash: str) -> bool:
@@ -330,9 +360,9 @@ def demo_unit_ids() -> list[int]:
 def login_rows() -> list[tuple[str, str, str]]:
     """(username, role label, unit name) for the printed logins: admin, then the first of each role."""
     wanted = [ADMIN_USERNAME]
-    seen: set[tuple[bool, str]] = set()
+    seen: set[str] = set()
     for p in staff_plan():
-        key = (p.username.startswith("gas_"), p.role)
+        key = p.username.rstrip("0123456789")  # the stem: "agent", "gas_agent", "station_handler", ...
         if key not in seen:
             seen.add(key)
             wanted.append(p.username)

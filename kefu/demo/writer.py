@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Max
-from django.db.models.functions import Length
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Cast, Length, Substr
 
-from kefu.core.models import NumberSequence
+from kefu.core.models import NumberSequence, OutboxMessage
 from kefu.customers.models import Account, AccountEvent, Contact, Customer, Premise, ServicePoint
 from kefu.customers.services import ACCOUNT_PREFIX, ACCOUNT_SEQUENCE_KEY
-from kefu.demo.generate import FIELDS, MODELS, Rows
+from kefu.demo.generate import FIELDS, Rows
+from kefu.workorders.models import HandoverItem, OrderClock, OrderEvent, ShiftHandover, WorkOrder
 
 # SQL text built here holds only model table names and integer ids (hence the S608 noqa marks).
 
@@ -27,14 +28,20 @@ def _table(model: type[Any]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _columns(model: type[Any]) -> list[str]:
-    return [model._meta.get_field(name).column for name in FIELDS[model]]  # get_field knows attnames
-
-
 class Writer:
-    """Backend-specific parts of a chunk load. Use inside ``transaction.atomic()``."""
+    """Backend-specific parts of a chunk load. Use inside ``transaction.atomic()``.
+
+    ``fields``: the tables written (in foreign-key order) and their column order as attnames.
+    """
 
     empty_json: Any = {}
+
+    def __init__(self, fields: dict[type[Any], tuple[str, ...]] | None = None) -> None:
+        self.fields = fields or FIELDS
+        self.models: tuple[type[Any], ...] = tuple(self.fields)
+
+    def _columns(self, model: type[Any]) -> list[str]:
+        return [model._meta.get_field(name).column for name in self.fields[model]]  # get_field knows attnames
 
     def lock(self) -> None:
         """Keep other writers out of the demo tables until the chunk commits."""
@@ -57,12 +64,12 @@ class PostgresWriter(Writer):
 
     def lock(self) -> None:
         with connection.cursor() as cur:
-            cur.execute(f"LOCK TABLE {', '.join(_table(m) for m in MODELS)} IN EXCLUSIVE MODE")
+            cur.execute(f"LOCK TABLE {', '.join(_table(m) for m in self.models)} IN EXCLUSIVE MODE")
 
     def next_ids(self) -> dict[type[Any], int]:
         out: dict[type[Any], int] = {}
         with connection.cursor() as cur:
-            for model in MODELS:
+            for model in self.models:
                 # nextval covers ids handed out and rolled back; max(id) covers rows copied with ids.
                 sql = f"SELECT nextval(pg_get_serial_sequence(%s, 'id')), (SELECT max(id) FROM {_table(model)})"  # noqa: S608
                 cur.execute(sql, [model._meta.db_table])
@@ -74,18 +81,18 @@ class PostgresWriter(Writer):
         connection.ensure_connection()
         raw = connection.connection
         with raw.cursor() as cur:
-            for model in MODELS:
+            for model in self.models:
                 data = rows.by_model[model]
                 if not data:
                     continue
-                sql = f"COPY {_table(model)} ({', '.join(_columns(model))}) FROM STDIN"
+                sql = f"COPY {_table(model)} ({', '.join(self._columns(model))}) FROM STDIN"
                 with cur.copy(sql) as copy:
                     for row in data:
                         copy.write_row(row)
 
     def after_write(self, rows: Rows) -> None:
         with connection.cursor() as cur:
-            for model in MODELS:
+            for model in self.models:
                 data = rows.by_model[model]
                 if data:
                     cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
@@ -95,7 +102,7 @@ class PostgresWriter(Writer):
     def finish(self) -> None:
         # Fresh planner statistics: right after a bulk load autovacuum may not have analysed yet.
         with connection.cursor() as cur:
-            cur.execute(f"ANALYZE {', '.join(_table(m) for m in MODELS)}")
+            cur.execute(f"ANALYZE {', '.join(_table(m) for m in self.models)}")
 
 
 class SqliteWriter(Writer):
@@ -116,7 +123,7 @@ class SqliteWriter(Writer):
     def next_ids(self) -> dict[type[Any], int]:
         out: dict[type[Any], int] = {}
         with connection.cursor() as cur:
-            for model in MODELS:
+            for model in self.models:
                 cur.execute(f"SELECT max(id) FROM {_table(model)}")  # noqa: S608
                 max_id = cur.fetchone()[0] or 0
                 # AUTOINCREMENT never reuses ids of deleted rows; explicit ids must not either.
@@ -127,11 +134,11 @@ class SqliteWriter(Writer):
 
     def write(self, rows: Rows) -> None:
         with connection.cursor() as cur:
-            for model in MODELS:
+            for model in self.models:
                 data = rows.by_model[model]
                 if not data:
                     continue
-                fields = [model._meta.get_field(name) for name in FIELDS[model]]
+                fields = [model._meta.get_field(name) for name in self.fields[model]]
                 prep: list[tuple[int, Callable[[Any], str]]] = [
                     (i, _sqlite_datetime if isinstance(f, models.DateTimeField) else str)
                     for i, f in enumerate(fields) if isinstance(f, models.DateField)]
@@ -148,22 +155,24 @@ _last_datetime: list[Any] = [None, None]
 def _sqlite_datetime(value: dt.datetime) -> str:
     """What Django's SQLite backend stores for an aware datetime: naive UTC text."""
     if value is not _last_datetime[0]:  # created_at and updated_at repeat one value
-        _last_datetime[:] = [value, str(value.astimezone(dt.UTC).replace(tzinfo=None))]
+        utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+        _last_datetime[:] = [value, str(utc)[:-6]]  # without "+00:00"
     return _last_datetime[1]
 
 
 def _prepared(row: tuple[Any, ...], prep: list[tuple[int, Callable[[Any], str]]]) -> tuple[Any, ...]:
     out = list(row)
     for i, convert in prep:
-        out[i] = convert(out[i])
+        if out[i] is not None:
+            out[i] = convert(out[i])
     return tuple(out)
 
 
-def writer_for_connection() -> Writer:
+def writer_for_connection(fields: dict[type[Any], tuple[str, ...]] | None = None) -> Writer:
     if connection.vendor == "postgresql":
-        return PostgresWriter()
+        return PostgresWriter(fields)
     if connection.vendor == "sqlite":
-        return SqliteWriter()
+        return SqliteWriter(fields)
     raise NotImplementedError(f"kefu demo supports PostgreSQL and SQLite, not {connection.vendor}")
 
 
@@ -201,3 +210,39 @@ def account_sequences_rewind() -> None:
         last = int(top[1:9]) if top else 0
         NumberSequence.objects.filter(key=ACCOUNT_SEQUENCE_KEY.format(utility=utility),
                                       last_value__gt=last).update(last_value=last)
+
+
+def demo_orders_delete(unit_ids: list[int]) -> dict[str, int]:
+    """Delete the work orders that touch the given units (area, accepting or handling unit) with their
+    events, clocks, handover entries and queued messages: one DELETE per table, no row-by-row cascade."""
+    if not unit_ids:
+        return {}
+    units = ", ".join(str(int(u)) for u in unit_ids)
+    touching = f"unit_id IN ({units}) OR accepted_unit_id IN ({units}) OR handling_unit_id IN ({units})"
+    orders = "SELECT id FROM " + _table(WorkOrder) + " WHERE " + touching  # noqa: S608
+    events = "SELECT id FROM " + _table(OrderEvent) + " WHERE order_id IN (" + orders + ")"  # noqa: S608
+    handovers = "SELECT id FROM " + _table(ShiftHandover) + " WHERE unit_id IN (" + units + ")"  # noqa: S608
+    # Merged orders point at their survivor: clear those links first so the order of deletion is free.
+    unlink = "UPDATE " + _table(WorkOrder) + " SET merged_into_id = NULL WHERE merged_into_id IN (" + orders + ")"  # noqa: S608
+    statements = [
+        (OutboxMessage, "source_model = 'workorders.orderevent' AND source_id IN (" + events + ")"),
+        (HandoverItem, "order_id IN (" + orders + ") OR handover_id IN (" + handovers + ")"),
+        (ShiftHandover, "unit_id IN (" + units + ")"),
+        (OrderEvent, "order_id IN (" + orders + ")"),
+        (OrderClock, "order_id IN (" + orders + ")"),
+        (WorkOrder, touching),
+    ]
+    deleted: dict[str, int] = {}
+    with connection.cursor() as cur:
+        cur.execute(unlink)
+        for model, where in statements:
+            cur.execute("DELETE FROM " + _table(model) + " WHERE " + where)  # noqa: S608
+            deleted[model._meta.label] = cur.rowcount
+    return deleted
+
+
+def order_sequence_rewind(key: str) -> None:
+    """After a wipe, hand the demo's order numbers out again unless a remaining order uses them."""
+    top = (WorkOrder.objects.annotate(seq=Cast(Substr("number", 7), BigIntegerField()))
+           .aggregate(top=Max("seq"))["top"])
+    NumberSequence.objects.filter(key=key, last_value__gt=top or 0).update(last_value=top or 0)

@@ -77,7 +77,8 @@ class Action(models.TextChoices):
 
 A = Action
 # action -> (statuses it may start from, status it leads to; None = status unchanged).
-# RESUME goes back to the status the order was suspended from.
+# RESUME goes back to the status the order was suspended from; REOPEN goes back to ACCEPTED instead of
+# DISPATCHED when the order never had a handling unit (answered on the call).
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     A.DISPATCH: (TO_DISPATCH, S.DISPATCHED),
     A.ACKNOWLEDGE: (frozenset({S.DISPATCHED}), S.ACKNOWLEDGED),
@@ -183,10 +184,11 @@ class ClockStart(models.TextChoices):
     REPLIED = "replied", _("When replied")
 
 
-# The action that stops each clock. HANDLE also stops an unstopped first-contact clock.
+# The action that stops each clock. HANDLE also stops an unstopped first-contact clock, and the
+# arrival clock of a field order settled without a visit (it would otherwise run on to overdue).
 CLOCK_STOPS: dict[str, frozenset[str]] = {
     ClockKind.FIRST_CONTACT: frozenset({A.CONTACT, A.ARRIVE, A.HANDLE}),
-    ClockKind.ARRIVAL: frozenset({A.ARRIVE}),
+    ClockKind.ARRIVAL: frozenset({A.ARRIVE, A.HANDLE}),
     ClockKind.RESTORATION: frozenset({A.HANDLE}),
     ClockKind.REPLY: frozenset({A.REPLY}),
     ClockKind.CALLBACK: frozenset({A.CALLBACK}),
@@ -229,7 +231,7 @@ class ClockState(models.TextChoices):
 
 
 class TimeState(models.TextChoices):
-    """The order's worst running clock, for queues and colours."""
+    """The order's worst running or paused clock, for queues and colours."""
 
     NORMAL = "normal", _("Within limit")
     WARNING = "warning", _("Warning")

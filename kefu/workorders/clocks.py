@@ -212,16 +212,19 @@ def clock_is_overdue(clock: OrderClock) -> bool:
 
 
 def order_summary(clocks: list[OrderClock]) -> tuple[datetime | None, datetime | None, str]:
-    """(due_at, next_warning_at, time_state) of an order from its clocks."""
+    """(due_at, next_warning_at, time_state) of an order from its clocks.
+
+    Deadlines come from running clocks only; the state also counts paused ones, so that suspending an
+    order does not take a limit it has already missed off the warning queues."""
     running = [c for c in clocks if c.state == ClockState.RUNNING]
-    if not running:
-        paused = any(c.state == ClockState.PAUSED for c in clocks)
-        return None, None, TimeState.NORMAL if paused else (TimeState.NONE if not clocks else TimeState.NORMAL)
+    live = [c for c in clocks if c.state in (ClockState.RUNNING, ClockState.PAUSED)]
+    if not live:
+        return None, None, TimeState.NONE if not clocks else TimeState.NORMAL
     due = min((c.due_at for c in running if c.due_at is not None), default=None)
     warns = [c.next_warning_at for c in running if c.next_warning_at is not None]
-    if any(clock_is_overdue(c) for c in running):
+    if any(clock_is_overdue(c) for c in live):
         state = TimeState.OVERDUE
-    elif any(c.warned > 0 for c in running):
+    elif any(c.warned > 0 for c in live):
         state = TimeState.WARNING
     else:
         state = TimeState.NORMAL

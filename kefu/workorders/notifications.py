@@ -12,15 +12,17 @@ from kefu.core.notify import outbox_enqueue
 from kefu.core.validators import try_parse_phone
 from kefu.org.choices import Role
 from kefu.org.models import OrgUnit, Staff
-from kefu.workorders.choices import EventKind
+from kefu.workorders.choices import TO_DISPATCH, EventKind
 from kefu.workorders.models import OrderEvent, WorkOrder
 
 # Events the handling unit must hear about; events the accepting unit's shift leaders hear about.
+# Warnings and overdue marks reach the leaders when their level says so (``data["leaders"]``).
 TO_HANDLING = frozenset({
     EventKind.DISPATCH, EventKind.TRANSFER, EventKind.REOPEN, EventKind.URGE, EventKind.SUPERVISE,
     EventKind.WARNING, EventKind.OVERDUE, EventKind.REPEAT_CALL, EventKind.MERGED_IN,
 })
-TO_LEADERS = frozenset({EventKind.RETURN, EventKind.OVERDUE})
+TO_LEADERS = frozenset({EventKind.RETURN})
+LIMIT_EVENTS = frozenset({EventKind.WARNING, EventKind.OVERDUE})
 MAX_STAFF = 20
 
 
@@ -56,14 +58,16 @@ def _body(order: WorkOrder, event: OrderEvent) -> str:
 def notify_event(order: WorkOrder, event: OrderEvent, *, leaders: bool = True) -> int:
     """Queue the messages for one event; returns how many were queued."""
     targets: list[tuple[str, str]] = []
-    if event.kind in TO_HANDLING and order.handling_unit_id is not None:
-        handling = order.handling_unit
-        assert handling is not None
+    # Not yet dispatched, or returned by the unit: the order waits for the accepting unit's dispatchers.
+    at_centre = order.handling_unit_id is None or order.status in TO_DISPATCH
+    limit_event = event.kind in LIMIT_EVENTS
+    handling = order.handling_unit if order.handling_unit_id is not None else None
+    if event.kind in TO_HANDLING and handling is not None and not (limit_event and at_centre):
         targets += _unit_recipients(handling, (Role.HANDLER, Role.CREW), unit_phone=True)
-    if leaders and (event.kind in TO_LEADERS or (event.kind == EventKind.WARNING and event.data.get("leaders"))):
+    if leaders and (event.kind in TO_LEADERS or (limit_event and event.data.get("leaders", True))):
         targets += _unit_recipients(order.accepted_unit, (Role.SHIFT_LEADER,), unit_phone=False)
-    if event.kind in (EventKind.WARNING, EventKind.OVERDUE) and order.handling_unit_id is None:
-        # Not yet dispatched: the time limit runs at the accepting unit.
+    if limit_event and at_centre:
+        # The time limit runs at the accepting unit.
         targets += _unit_recipients(order.accepted_unit, (Role.SHIFT_LEADER, Role.AGENT), unit_phone=True)
     if not targets:
         return 0

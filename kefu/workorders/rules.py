@@ -18,6 +18,12 @@ from kefu.workorders.choices import (
 )
 from kefu.workorders.models import WorkOrder
 
+# A note writes to the order's timeline: it takes a role that works on orders, not one that only looks.
+NOTE_CAPABILITIES = (
+    Capability.ORDER_INTAKE, Capability.ORDER_DISPATCH, Capability.ORDER_HANDLE, Capability.ORDER_REPLY,
+    Capability.ORDER_SUPERVISE,
+)
+
 
 def action_capability(action: str, order: WorkOrder) -> str:
     # Answering on the call: an agent records the result of an order never dispatched.
@@ -33,6 +39,8 @@ def refusal(user: Any, order: WorkOrder, action: str) -> tuple[str, str] | None:
     capability = action_capability(action, order)
     if not scope.has_capability(user, capability):
         return "role", _("Your role does not allow this action: %(action)s") % {"action": Capability(capability).label}
+    if action == Action.NOTE and not any(scope.has_capability(user, c) for c in NOTE_CAPABILITIES):
+        return "role", _("Your role does not allow this action: %(action)s") % {"action": Action(action).label}
     sources, _target = TRANSITIONS[action]
     if order.status not in sources:
         return "state", _("“%(action)s” is not possible while the order is “%(status)s”.") % {

@@ -513,8 +513,14 @@ def workorder_reopen(*, actor: Any, order: WorkOrder, reason: str, expected_vers
         for policy in clockwork.matching_policies(facts):
             if policy.clock != ClockKind.FIRST_CONTACT:
                 clocks.append(clockwork.clock_from_policy(o, policy, at))
-        return Step({"reopen_count": o.reopen_count + 1, "assignee": None, "satisfaction": "", "dispatched_at": at,
-                     "handled_at": None, "replied_at": None, "called_back_at": None, "arrived_at": None}, text)
+        fields: dict[str, Any] = {"reopen_count": o.reopen_count + 1, "assignee": None, "satisfaction": "",
+                                  "handled_at": None, "replied_at": None, "called_back_at": None, "arrived_at": None}
+        if o.handling_unit_id is None:
+            # Answered on the call, never dispatched: back to the centre to be dispatched, not
+            # "dispatched" to no unit (where nobody could acknowledge it).
+            return Step(fields, text, to_status=Status.ACCEPTED)
+        fields["dispatched_at"] = at
+        return Step(fields, text)
 
     return _perform(actor=actor, order=order, action=Action.REOPEN, expected_version=expected_version, now=now,
                     build=build)

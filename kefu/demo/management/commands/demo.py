@@ -1,4 +1,4 @@
-"""``kefu demo``: load the demo org tree, staff and customers (idempotent), then print the logins."""
+"""``kefu demo``: load the demo org tree, staff, customers and work orders (idempotent), then print the logins."""
 
 from __future__ import annotations
 
@@ -8,27 +8,36 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from kefu.demo.loader import admin_is_demo, demo_load
+from kefu.demo.orderload import OrdersResult, demo_orders_load
 from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
 
 
 class Command(BaseCommand):
-    help = "Load demo data: a power company and a gas group, staff in every role, and customers."
+    help = "Load demo data: a power company and a gas group, staff in every role, customers and work orders."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=2000,
                             help="number of customers to generate (default 2000; 1000000 takes minutes)")
+        parser.add_argument("--orders", type=int, default=2000,
+                            help="work orders over the last 12 months (default 2000; 1000000 takes minutes)")
         parser.add_argument("--seed", type=int, default=7, help="same seed, same data (default 7)")
         parser.add_argument("--reset", action="store_true", help="remove the demo data first, then load again")
+        parser.add_argument("--reset-orders", action="store_true",
+                            help="remove the demo work orders only, then load them again (keeps the customers)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         customers: int = options["customers"]
+        orders: int = options["orders"]
         if customers < 0:
             raise CommandError("--customers must be 0 or more")
+        if orders < 0:
+            raise CommandError("--orders must be 0 or more")
         verbosity: int = options["verbosity"]
+        progress = verbosity > 0 and not options["no_progress"]
         result = demo_load(
-            customers=customers, seed=options["seed"], reset=options["reset"],
-            progress=verbosity > 0 and not options["no_progress"], log=self.stdout.write,
+            customers=customers, seed=options["seed"], reset=options["reset"], progress=progress,
+            log=self.stdout.write,
         )
         if not result.loaded:
             self.stdout.write(f"Demo data is already loaded ({result.customers} customers); nothing to do.")
@@ -41,8 +50,29 @@ class Command(BaseCommand):
                 f"Loaded {result.customers:,} demo customers into {connection.vendor} in {result.seconds:.1f} s"
                 + (f" ({rows})" if rows else "")
             ))
+        order_result = demo_orders_load(orders=orders, seed=options["seed"], reset=options["reset_orders"],
+                                        progress=progress, log=self.stdout.write)
+        self._report_orders(order_result, orders)
         if verbosity > 0:
             self._print_logins()
+
+    def _report_orders(self, result: OrdersResult, wanted: int) -> None:
+        if not result.loaded:
+            self.stdout.write(f"Demo work orders are already loaded ({result.orders}); nothing to do.")
+            if result.orders != wanted:
+                self.stdout.write(f"To load {wanted} work orders instead, run: kefu demo --reset-orders "
+                                  f"--orders {wanted}")
+            return
+        if result.staff_added:
+            self.stdout.write(f"Added demo staff: {', '.join(result.staff_added)}")
+        rows = ", ".join(f"{label.split('.')[-1]} {n:,}" for label, n in result.rows.items())
+        self.stdout.write(self.style.SUCCESS(
+            f"Loaded {result.orders:,} demo work orders ({result.open:,} open) into {connection.vendor} in "
+            f"{result.seconds:.1f} s" + (f" ({rows})" if rows else "")
+        ))
+        if result.personas:
+            who = ", ".join(f"{name} {n}" for name, n in result.personas.items())
+            self.stdout.write(f"Open orders to try first (Work orders → My queue / Unit queue): {who}")
 
     def _print_logins(self) -> None:
         rows = login_rows()
