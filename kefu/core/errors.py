@@ -63,3 +63,10 @@ class Conflict(ApplicationError):
 class PermissionDeniedError(ApplicationError):
     code = "forbidden"
     status_code = 403
+
+
+class NotFoundError(PermissionDeniedError):
+    """The record does not exist or lies outside the user's scope (never revealed which): a 404."""
+
+    code = "not_found"
+    status_code = 404

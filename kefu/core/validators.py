@@ -137,6 +137,8 @@ def try_parse_phone(value: str) -> Phone | None:
 def mask_phone(e164_or_national: str) -> str:
     """138****5678 for mobiles, 0571****4321 for landlines: keep the prefix and the last four."""
     digits = e164_or_national.removeprefix("+86")
+    if not digits:
+        return ""
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
     if not digits.startswith("0"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.org.choices import Capability
 
@@ -28,7 +29,7 @@ class Status(models.TextChoices):
     DISPATCHED = "dispatched", _("Dispatched")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     ON_SITE = "on_site", _("On site")
-    SUSPENDED = "suspended", _("Suspended")
+    SUSPENDED = "suspended", pgettext_lazy("work order", "Suspended")
     HANDLED = "handled", _("Handled")
     REPLIED = "replied", _("Replied")
     CALLED_BACK = "called_back", _("Called back")
@@ -68,7 +69,7 @@ class Action(models.TextChoices):
     CALLBACK = "callback", _("Record callback")
     REOPEN = "reopen", _("Reopen")
     ARCHIVE = "archive", _("Archive")
-    CANCEL = "cancel", _("Cancel")
+    CANCEL = "cancel", _("Cancel the order")
     URGE = "urge", _("Urge")
     SUPERVISE = "supervise", _("Supervise")
     MERGE = "merge", _("Merge into another order")
@@ -143,7 +144,7 @@ class EventKind(models.TextChoices):
     CONTACT = "contact", _("First contact")
     ARRIVE = "arrive", _("Arrived on site")
     HANDLE = "handle", _("Result recorded")
-    SUSPEND = "suspend", _("Suspended")
+    SUSPEND = "suspend", pgettext_lazy("work order", "Suspended")
     RESUME = "resume", _("Resumed")
     REPLY = "reply", _("Replied to customer")
     CALLBACK = "callback", _("Called back")

@@ -155,7 +155,7 @@ def ordertype_update(*, actor: Any, order_type: OrderType, **changes: Any) -> Or
     if unknown:
         raise InvalidInput({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
     with transaction.atomic():
-        current = OrderType.objects.select_for_update().select_related("parent").get(pk=order_type.pk)
+        current = OrderType.objects.select_for_update(of=("self",)).select_related("parent").get(pk=order_type.pk)
         before = snapshot(current, TYPE_FIELDS)
         for key, value in changes.items():
             setattr(current, key, value)
@@ -263,7 +263,7 @@ def slapolicy_update(*, actor: Any, policy: SlaPolicy, **changes: Any) -> SlaPol
     if unknown:
         raise InvalidInput({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
     with transaction.atomic():
-        current = SlaPolicy.objects.select_for_update().select_related("order_type").get(pk=policy.pk)
+        current = SlaPolicy.objects.select_for_update(of=("self",)).select_related("order_type").get(pk=policy.pk)
         before = snapshot(current, POLICY_FIELDS)
         for key, value in changes.items():
             setattr(current, key, "" if value is None and key in ("utility", "region_class", "importance",

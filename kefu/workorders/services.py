@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, PermissionDeniedError
+from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError, PermissionDeniedError
 from kefu.core.services import sequence_next
 from kefu.core.validators import parse_phone
 from kefu.customers.choices import Importance
@@ -69,7 +69,7 @@ def _resolve_type(value: Any) -> OrderType:
     order_type = None
     if isinstance(value, OrderType):
         order_type = value
-    elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+    elif isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
         order_type = qs.filter(pk=int(value)).first()
     elif isinstance(value, str) and value:
         order_type = qs.filter(code=value).first()
@@ -125,8 +125,8 @@ def workorder_intake(
     acct: Account | None = None
     if account not in (None, ""):
         raw_id = str(account.pk if isinstance(account, Account) else account)
-        acct_id = int(raw_id) if raw_id.isdigit() else 0
-        acct = account_qs(actor).select_related("premise", "customer").filter(pk=acct_id).first()
+        acct_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else 0
+        acct = account_qs(actor).select_related("premise", "customer", "unit").filter(pk=acct_id).first()
         if acct is None:
             errors["account"] = [_("No such account in your area.")]
     phone = ""
@@ -214,11 +214,12 @@ def workorder_link_repeat(
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(actor, order.pk, None)
+        # A retried request gets the first answer, even if the order closed in between.
+        if intake_key and locked.events.filter(kind=EventKind.REPEAT_CALL, data__key=intake_key).exists():
+            return locked
         if locked.status not in (Status.ACCEPTED, Status.RETURNED, Status.DISPATCHED, Status.ACKNOWLEDGED,
                                  Status.ON_SITE, Status.SUSPENDED, Status.HANDLED):
             raise IllegalTransition(_("The order is closed; accept the call as a new order."))
-        if intake_key and locked.events.filter(kind=EventKind.REPEAT_CALL, data__key=intake_key).exists():
-            return locked
         locked.repeat_count += 1
         _save(locked, ["repeat_count"])
         event = _event(locked, EventKind.REPEAT_CALL, actor, now, text=text,
@@ -237,7 +238,7 @@ def _lock(actor: Any, order_id: int, expected_version: int | None) -> WorkOrder:
             .select_related("order_type", "handling_unit", "unit", "accepted_unit").get(pk=order_id)
         )
     except WorkOrder.DoesNotExist as exc:
-        raise PermissionDeniedError(_("No such work order in your area.")) from exc
+        raise NotFoundError(_("No such work order in your area.")) from exc
     if expected_version is not None and order.version != expected_version:
         raise Conflict(_("Order %(number)s was changed by someone else. Reload it and try again.") % {
             "number": order.number})
