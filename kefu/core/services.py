@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
 
 from kefu.core.models import AuditLog, FieldChange, NumberSequence
 
@@ -76,12 +75,20 @@ def audit_record(
 
 
 def sequence_next(*, key: str, count: int = 1) -> int:
-    """Reserve ``count`` numbers and return the first. Safe under concurrency on both databases."""
-    with transaction.atomic():
-        NumberSequence.objects.get_or_create(key=key)
-        NumberSequence.objects.filter(key=key).update(last_value=F("last_value") + count)
-        last = NumberSequence.objects.get(key=key).last_value
-    return last - count + 1
+    """Reserve ``count`` numbers and return the first. Safe under concurrency on both databases:
+    one ``UPDATE … RETURNING`` (PostgreSQL and SQLite 3.35+) holds the row lock only for itself."""
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    column = connection.ops.quote_name("key")
+    sql = f"UPDATE {table} SET last_value = last_value + %s WHERE {column} = %s RETURNING last_value"  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [count, key])
+        row = cursor.fetchone()
+        if row is None:
+            NumberSequence.objects.get_or_create(key=key)
+            cursor.execute(sql, [count, key])
+            row = cursor.fetchone()
+    assert row is not None
+    return int(row[0]) - count + 1
 
 
 def sequence_raise_to(*, key: str, value: int) -> None:

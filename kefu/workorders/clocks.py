@@ -27,9 +27,33 @@ _TTL = 60.0
 _policy_cache: tuple[float, list[SlaPolicy], list[float]] | None = None
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """The type tree as read at one moment: by id, by code, and the ids that have active sub-types."""
+
+    by_id: dict[int, OrderType]
+    by_code: dict[str, OrderType]
+    parents: frozenset[int]
+
+
+_catalogue_cache: tuple[float, Catalogue] | None = None
+
+
 def policy_cache_clear() -> None:
-    global _policy_cache
+    global _policy_cache, _catalogue_cache
     _policy_cache = None
+    _catalogue_cache = None
+
+
+def catalogue(*, refresh: bool = False) -> Catalogue:
+    """The order types, cached per process like the policies (read on every intake)."""
+    global _catalogue_cache
+    now = time.monotonic()
+    if refresh or _catalogue_cache is None or now - _catalogue_cache[0] > _TTL:
+        types = list(OrderType.objects.all())
+        parents = frozenset(t.parent_id for t in types if t.parent_id is not None and t.is_active)
+        _catalogue_cache = (now, Catalogue({t.pk: t for t in types}, {t.code: t for t in types}, parents))
+    return _catalogue_cache[1]
 
 
 def _policies_and_levels() -> tuple[list[SlaPolicy], list[float]]:
@@ -60,11 +84,16 @@ class Facts:
 
 
 def type_chain(order_type: OrderType) -> tuple[int, ...]:
-    chain: list[int] = []
-    node: OrderType | None = order_type
-    while node is not None and len(chain) < 10:
-        chain.append(node.pk)
-        node = node.parent
+    """The type's id and its ancestors' ids, most specific first (from the cached catalogue)."""
+    known = catalogue().by_id
+    if order_type.parent_id is not None and order_type.parent_id not in known:
+        known = catalogue(refresh=True).by_id
+    chain: list[int] = [order_type.pk]
+    parent_id = order_type.parent_id
+    while parent_id is not None and len(chain) < 10:
+        chain.append(parent_id)
+        parent = known.get(parent_id)
+        parent_id = parent.parent_id if parent is not None else None
     return tuple(chain)
 
 

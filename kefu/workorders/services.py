@@ -65,17 +65,21 @@ class IntakeResult:
 
 
 def _resolve_type(value: Any) -> OrderType:
-    qs = OrderType.objects.select_related("parent")
-    order_type = None
-    if isinstance(value, OrderType):
-        order_type = value
-    elif isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
-        order_type = qs.filter(pk=int(value)).first()
-    elif isinstance(value, str) and value:
-        order_type = qs.filter(code=value).first()
+    """An active leaf type by code or id, from the cached catalogue (re-read once on a miss)."""
+    order_type: OrderType | None = None
+    for refresh in (False, True):
+        known = clockwork.catalogue(refresh=refresh)
+        if isinstance(value, OrderType):
+            order_type = known.by_id.get(value.pk, value)
+        elif isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
+            order_type = known.by_id.get(int(value))
+        elif isinstance(value, str) and value:
+            order_type = known.by_code.get(value)
+        if order_type is not None:
+            break
     if order_type is None or not order_type.is_active:
         raise InvalidInput({"order_type": [_("Unknown order type: %(value)s") % {"value": value}]})
-    if order_type.children.filter(is_active=True).exists():
+    if order_type.pk in clockwork.catalogue().parents:
         raise InvalidInput({"order_type": [_("Choose a sub-type of “%(type)s”.") % {"type": order_type.label}]})
     return order_type
 
@@ -175,17 +179,15 @@ def workorder_intake(
     )
     try:
         with transaction.atomic():
-            order.save()
+            # Clocks first, so that the order row is written once with its deadlines.
             facts = clockwork.Facts(
                 type_chain=clockwork.type_chain(kind), utility=utility, region_class=order.region_class,
                 importance=order.importance, channel=channel, on=timezone.localdate(now),
             )
             clocks = [clockwork.clock_from_policy(order, p, now) for p in clockwork.matching_policies(facts)]
-            OrderClock.objects.bulk_create(clocks)
             _apply_summary(order, clocks)
-            WorkOrder.objects.filter(pk=order.pk).update(
-                due_at=order.due_at, next_warning_at=order.next_warning_at, time_state=order.time_state
-            )
+            order.save(force_insert=True)
+            OrderClock.objects.bulk_create(clocks)
             _event(order, EventKind.ACCEPTED, actor, now, to_status=Status.ACCEPTED, text=text,
                    data={"channel": channel})
     except IntegrityError:
