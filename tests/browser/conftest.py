@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from kefu.workorders.tests.factories import reseed
+
 # The sync Playwright API runs an event loop in this thread; Django's ORM must still be allowed here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -24,6 +26,19 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_database(transactional_db: None) -> None:
+    """Put back the rows the data migrations seed (order types, time limits, calendar).
+
+    The live server needs a transactional database, which is flushed after each test, seed rows included
+    (other tests run inside a rolled-back transaction and keep them). Serialized rollback cannot restore
+    them: once Playwright's event loop runs in this thread, Django keeps connections per context instead
+    of per thread, and the test gets a connection object other than the one the serialized copy was kept
+    on.
+    """
+    reseed()
 
 
 @pytest.fixture
