@@ -248,7 +248,11 @@ def order_summary(clocks: list[OrderClock]) -> tuple[datetime | None, datetime |
     running = [c for c in clocks if c.state == ClockState.RUNNING]
     live = [c for c in clocks if c.state in (ClockState.RUNNING, ClockState.PAUSED)]
     if not live:
-        return None, None, TimeState.NONE if not clocks else TimeState.NORMAL
+        # Nothing left to run: the record says whether a limit was missed along the way.
+        if not clocks:
+            return None, None, TimeState.NONE
+        missed = any(c.state == ClockState.MISSED for c in clocks)
+        return None, None, TimeState.OVERDUE if missed else TimeState.NORMAL
     due = min((c.due_at for c in running if c.due_at is not None), default=None)
     warns = [c.next_warning_at for c in running if c.next_warning_at is not None]
     if any(clock_is_overdue(c) for c in live):

@@ -20,7 +20,7 @@ from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from kefu.core.services import sequence_next
 from kefu.core.validators import parse_phone
 from kefu.customers.choices import Importance
-from kefu.customers.models import Account
+from kefu.customers.models import Account, Contact
 from kefu.customers.selectors import account_qs
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit
@@ -165,6 +165,12 @@ def workorder_intake(
     if errors:
         raise InvalidInput(errors)
     assert kind is not None and actor_unit is not None
+    if acct is not None and not phone:
+        # The callback needs a number: default to the customer's primary contact.
+        phone = (
+            Contact.objects.filter(customer_id=acct.customer_id).order_by("-is_primary", "id")
+            .values_list("phone", flat=True).first() or ""
+        )
     now = now or timezone.now()
     number = _next_number(now)
     order = WorkOrder(
