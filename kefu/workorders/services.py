@@ -84,6 +84,14 @@ def _resolve_type(value: Any) -> OrderType:
     return order_type
 
 
+def _replayed(actor: Any, key: str) -> WorkOrder | None:
+    """The order an earlier request with this key created, loaded as the answer needs it."""
+    return (
+        WorkOrder.objects.select_related("order_type", "unit", "handling_unit")
+        .filter(accepted_by=actor, intake_key=key).first()
+    )
+
+
 def _next_number(now: datetime) -> str:
     # The sequence runs in its own short transaction so that intakes do not queue behind its row lock.
     seq = sequence_next(key="workorder")
@@ -110,7 +118,7 @@ def workorder_intake(
     if key is not None:
         if len(key) > 64:
             raise InvalidInput({"intake_key": [_("The idempotency key is too long (at most 64 characters).")]})
-        existing = WorkOrder.objects.filter(accepted_by=actor, intake_key=key).first()
+        existing = _replayed(actor, key)
         if existing is not None:
             return IntakeResult(existing, created=False)
     errors: dict[str, list[str]] = {}
@@ -199,7 +207,7 @@ def workorder_intake(
     except IntegrityError:
         # Two retries with the same key raced: the other one created the order.
         if key is not None:
-            existing = WorkOrder.objects.filter(accepted_by=actor, intake_key=key).first()
+            existing = _replayed(actor, key)
             if existing is not None:
                 return IntakeResult(existing, created=False)
         raise

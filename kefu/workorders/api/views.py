@@ -249,10 +249,8 @@ class WorkOrderViewSet(ApiViewMixin, viewsets.GenericViewSet):
         data = _input(s.IntakeInput, request)
         key = _idempotency_key(request, data.pop("intake_key", ""))
         result = services.workorder_intake(actor=request.user, intake_key=key, **data)
+        # On a replay the service loaded the first order as it is now, with what the row shows.
         order = result.order
-        if not result.created:
-            # A replay: the first order as it is now, with what the row shows.
-            order = workorder_list_qs(request.user, Queue.ALL).filter(pk=order.pk).first() or order
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         response = Response(s.workorder_rows([order], personal=_personal(request))[0], status=code)
         if not result.created:
