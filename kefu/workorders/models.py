@@ -183,21 +183,31 @@ class WorkOrder(models.Model):
                                     condition=Q(intake_key__isnull=False)),
         ]
         indexes = [
-            # Queues are keyset pages newest first inside a scope; status narrows to open work.
-            models.Index(fields=["handling_unit", "status", "id"], name="wo_handling_status_idx"),
-            models.Index(fields=["unit", "status", "id"], name="wo_unit_status_idx"),
-            models.Index(fields=["status", "id"], name="wo_status_idx"),
-            models.Index(fields=["accepted_by", "id"], name="wo_accepted_by_idx"),
-            models.Index(fields=["assignee", "status", "id"], name="wo_assignee_idx"),
-            models.Index(fields=["time_state", "id"], name="wo_time_state_idx",
+            # Queue pages are keyset pages, newest first: (accepted_at, id) descending inside a scope
+            # (selectors.workorder_page). Every queue but "all" reads open orders only, through the
+            # same status list as these partial indexes (SQLite needs the condition repeated word for
+            # word). The scope columns ride along so that the page's ids come from the index alone.
+            # Figures and plans: bench/README.md, "Work queues".
+            models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_open_idx",
+                         condition=Q(status__in=sorted(OPEN_STATUSES))),
+            models.Index(fields=["accepted_by", "accepted_at", "id"], name="wo_open_accepted_by_idx",
+                         condition=Q(status__in=sorted(OPEN_STATUSES))),
+            models.Index(fields=["assignee", "accepted_at", "id"], name="wo_open_assignee_idx",
+                         condition=Q(status__in=sorted(OPEN_STATUSES))),
+            models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_time_state_idx",
                          condition=Q(time_state__in=["warning", "overdue"])),
-            models.Index(fields=["supervised", "id"], name="wo_supervised_idx", condition=Q(supervised=True)),
+            models.Index(fields=["accepted_at", "id"], name="wo_supervised_idx", condition=Q(supervised=True)),
+            # All orders, newest first, by date range, by type and status.
+            models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_accepted_at_idx"),
+            models.Index(fields=["order_type", "status", "accepted_at", "id", "unit", "handling_unit"],
+                         name="wo_type_status_idx"),
+            models.Index(fields=["status", "accepted_at", "id"], name="wo_status_idx"),
             # The watcher's claim list: only open orders carry a next warning.
             models.Index(fields=["next_warning_at"], name="wo_next_warning_idx",
                          condition=Q(next_warning_at__isnull=False)),
+            # Duplicates at intake.
             models.Index(fields=["customer", "accepted_at"], name="wo_customer_idx"),
             models.Index(fields=["premise", "accepted_at"], name="wo_premise_idx"),
-            models.Index(fields=["accepted_at"], name="wo_accepted_at_idx"),
         ]
 
     def __str__(self) -> str:

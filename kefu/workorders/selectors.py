@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, F, Func, Lookup, Q, QuerySet, Subquery
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from kefu.core.models import OutboxMessage
 from kefu.org.choices import Capability
+from kefu.org.models import OrgUnit
 from kefu.org.scope import has_capability, unit_scope_q
 from kefu.workorders import rules
 from kefu.workorders.choices import OPEN_STATUSES, PRE_RESULT, TO_DISPATCH, Status, TimeState
@@ -23,14 +27,79 @@ from kefu.workorders.models import (
     WorkOrder,
 )
 
+# Open work, in the order and spelling of the partial indexes on WorkOrder.
+OPEN_LIST = sorted(OPEN_STATUSES)
+# A subtree bigger than this is scoped with a subquery instead of a list of ids.
+SCOPE_LIST_MAX = 2000
+_CODE = re.compile(r"^[a-z_]+$")
+
+
+class _InLiterals(Lookup):
+    """``column IN ('a', 'b')`` with the values written into the SQL, for fixed code values only.
+
+    SQLite uses a partial index only when the query states the index's condition, and it cannot
+    see through bound parameters; the open-orders indexes serve the queues on SQLite this way.
+    """
+
+    lookup_name = "in_literals"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        assert values and all(_CODE.match(v) for v in values), values
+        return f"{lhs} IN ({', '.join(repr(str(v)) for v in values)})", list(params)
+
+
+def _open(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+    return qs.filter(_InLiterals(F("status"), OPEN_LIST))
+
+
+class _Unindexed(Func):
+    """SQLite's ``+column``: the same value, but the planner will not drive the query from an index on
+    it. Without it SQLite fetched a station's 60,000 orders through the unit indexes and sorted them
+    instead of walking the page index (which carries the unit columns) until 50 matched."""
+
+    template = "+%(expressions)s"
+    output_field = BigIntegerField()
+
+
+def _subtree_ids(user: Any) -> list[int] | None:
+    """Ids of the user's unit and the units below it (as ``unit_scope_q``); None: too many to list."""
+    unit = getattr(user, "unit", None)
+    if not getattr(user, "is_authenticated", False) or unit is None:
+        return []
+    ids = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True)[:SCOPE_LIST_MAX + 1])
+    return ids if len(ids) <= SCOPE_LIST_MAX else None
+
+
+def _scoped(user: Any) -> tuple[QuerySet[WorkOrder], list[int] | None]:
+    if not has_capability(user, Capability.ORDER_VIEW):
+        return WorkOrder.objects.none(), []
+    if getattr(user, "is_superuser", False):
+        return WorkOrder.objects.all(), None
+    ids = _subtree_ids(user)
+    if ids is None:
+        scope = unit_scope_q(user, field="unit") | unit_scope_q(user, field="handling_unit")
+        return WorkOrder.objects.filter(scope), None
+    return WorkOrder.objects.filter(_in_units("unit_id", ids) | _in_units("handling_unit_id", ids)), ids
+
+
+def _in_units(column: str, ids: list[int]) -> Q:
+    if connection.vendor == "sqlite":
+        return Q(In(_Unindexed(F(column)), ids))
+    return Q(**{f"{column}__in": ids})
+
 
 def workorder_qs(user: Any) -> QuerySet[WorkOrder]:
-    """Orders the user may see: the area unit or the handling unit lies in the user's subtree."""
-    if not has_capability(user, Capability.ORDER_VIEW):
-        return WorkOrder.objects.none()
-    if getattr(user, "is_superuser", False):
-        return WorkOrder.objects.all()
-    return WorkOrder.objects.filter(unit_scope_q(user, field="unit") | unit_scope_q(user, field="handling_unit"))
+    """Orders the user may see: the area unit or the handling unit lies in the user's subtree.
+
+    The subtree is read first and written into the query as a list of ids: the planner then knows
+    how much of the table the scope holds (a province most of it, a station a few per cent) and
+    chooses between walking an index in page order and collecting the rows; with the subquery it
+    guessed a small share and collected 20,000 rows of a province to show 50.
+    """
+    return _scoped(user)[0]
 
 
 class Queue:
@@ -45,32 +114,48 @@ class Queue:
 
 def queue_qs(user: Any, queue: str) -> QuerySet[WorkOrder]:
     """The base queryset of a work queue, before filters and paging."""
-    qs = workorder_qs(user)
-    open_statuses = list(OPEN_STATUSES)
+    qs, ids = _scoped(user)
     if queue == Queue.MINE:
         # Orders I accepted (first responsibility) or am handling, still open.
-        return qs.filter(Q(accepted_by=user) | Q(assignee=user), status__in=open_statuses)
+        return _open(qs).filter(Q(accepted_by=user) | Q(assignee=user))
     if queue == Queue.UNIT:
         if getattr(user, "unit", None) is None:
             return qs.none()
-        return qs.filter(unit_scope_q(user, field="handling_unit"), status__in=open_statuses)
+        handling = unit_scope_q(user, field="handling_unit") if ids is None else _in_units("handling_unit_id", ids)
+        return _open(qs).filter(handling)
     if queue == Queue.TO_DISPATCH:
-        return qs.filter(status__in=list(TO_DISPATCH))
+        # Both lists: the open one lets the open-orders index serve the queue.
+        return _open(qs).filter(status__in=sorted(TO_DISPATCH))
     if queue == Queue.WARNINGS:
-        return qs.filter(time_state__in=[TimeState.WARNING, TimeState.OVERDUE], status__in=open_statuses)
+        return _open(qs).filter(time_state__in=[TimeState.WARNING, TimeState.OVERDUE])
     if queue == Queue.SUPERVISED:
-        return qs.filter(supervised=True, status__in=open_statuses)
+        return _open(qs).filter(supervised=True)
     return qs
+
+
+PAGE_ORDER = ("-accepted_at", "-id")
 
 
 def workorder_page(
     qs: QuerySet[WorkOrder], *, after_id: int | None = None, limit: int = 50
 ) -> tuple[list[WorkOrder], int | None]:
-    """One keyset page, newest first; returns the rows and the cursor of the next page."""
+    """One keyset page, newest first (acceptance time, then id); returns the rows and the cursor of
+    the next page (the id of the page's last order).
+
+    Ordered by acceptance time, not by id alone, so that a date range is a range of the same index
+    the page walks: by id, a month four months back made PostgreSQL walk past 250,000 newer rows.
+    One statement in two steps: the page's ids come from the filtered queryset alone (narrow, an
+    index can answer it, and the filters' DISTINCT is over ids only), then only those rows are read
+    with their type and units.
+    """
     if after_id is not None:
-        qs = qs.filter(id__lt=after_id)
+        at = WorkOrder.objects.filter(pk=after_id).values("accepted_at")[:1]
+        # The first condition bounds the index range; the second drops the cursor's own moment.
+        qs = qs.filter(Q(accepted_at__lt=Subquery(at)) | Q(accepted_at=Subquery(at), id__lt=after_id),
+                       accepted_at__lte=Subquery(at))
+    ids = qs.order_by(*PAGE_ORDER).values("id")[: limit + 1]
     rows = list(
-        qs.select_related("order_type", "handling_unit", "unit").order_by("-id")[: limit + 1]
+        WorkOrder.objects.filter(id__in=ids).select_related("order_type", "handling_unit", "unit").order_by(*PAGE_ORDER)
     )
     next_cursor = rows[limit - 1].pk if len(rows) > limit else None
     return rows[:limit], next_cursor
