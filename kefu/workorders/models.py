@@ -194,9 +194,14 @@ class WorkOrder(models.Model):
                          condition=Q(status__in=sorted(OPEN_STATUSES))),
             models.Index(fields=["assignee", "accepted_at", "id"], name="wo_open_assignee_idx",
                          condition=Q(status__in=sorted(OPEN_STATUSES))),
-            models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_time_state_idx",
+            models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_warned_idx",
                          condition=Q(time_state__in=["warning", "overdue"])),
-            models.Index(fields=["accepted_at", "id"], name="wo_supervised_idx", condition=Q(supervised=True)),
+            # The warnings and supervised queues also lead with their own column, so that SQLite can
+            # count them (the capped tab counts have no order to walk an index by).
+            models.Index(fields=["time_state"], name="wo_time_state_idx",
+                         condition=Q(time_state__in=["warning", "overdue"])),
+            models.Index(fields=["supervised", "accepted_at", "id"], name="wo_supervised_idx",
+                         condition=Q(supervised=True)),
             # All orders, newest first, by date range, by type and status.
             models.Index(fields=["accepted_at", "id", "unit", "handling_unit"], name="wo_accepted_at_idx"),
             models.Index(fields=["order_type", "status", "accepted_at", "id", "unit", "handling_unit"],

@@ -35,10 +35,9 @@ _CODE = re.compile(r"^[a-z_]+$")
 
 
 class _InLiterals(Lookup):
-    """``column IN ('a', 'b')`` with the values written into the SQL, for fixed code values only.
-
-    SQLite uses a partial index only when the query states the index's condition, and it cannot
-    see through bound parameters; the open-orders indexes serve the queues on SQLite this way.
+    """``column IN ('a', 'b')`` with the values written into the SQL, for fixed code values (and
+    booleans) only. SQLite uses a partial index only when the query states the index's condition,
+    and cannot see through bound parameters; the queue indexes serve SQLite this way.
     """
 
     lookup_name = "in_literals"
@@ -47,8 +46,9 @@ class _InLiterals(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
-        assert values and all(_CODE.match(v) for v in values), values
-        return f"{lhs} IN ({', '.join(repr(str(v)) for v in values)})", list(params)
+        assert values and all(isinstance(v, bool) or _CODE.match(v) for v in values), values
+        sql = ", ".join(("TRUE" if v else "FALSE") if isinstance(v, bool) else f"'{v}'" for v in values)
+        return f"{lhs} IN ({sql})", list(params)
 
 
 def _open(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
@@ -122,14 +122,17 @@ def queue_qs(user: Any, queue: str) -> QuerySet[WorkOrder]:
         if getattr(user, "unit", None) is None:
             return qs.none()
         handling = unit_scope_q(user, field="handling_unit") if ids is None else _in_units("handling_unit_id", ids)
-        return _open(qs).filter(handling)
+        # handling_unit set: a superuser's empty scope must not pull in undispatched orders.
+        return _open(qs).filter(handling, handling_unit__isnull=False)
     if queue == Queue.TO_DISPATCH:
         # Both lists: the open one lets the open-orders index serve the queue.
         return _open(qs).filter(status__in=sorted(TO_DISPATCH))
     if queue == Queue.WARNINGS:
-        return _open(qs).filter(time_state__in=[TimeState.WARNING, TimeState.OVERDUE])
+        # As the partial index states it, in the same order.
+        return _open(qs).filter(_InLiterals(F("time_state"), [TimeState.WARNING.value, TimeState.OVERDUE.value]))
     if queue == Queue.SUPERVISED:
-        return _open(qs).filter(supervised=True)
+        # The plain condition matches the partial index; the literal one lets SQLite search it.
+        return _open(qs).filter(_InLiterals(F("supervised"), [True]), supervised=True)
     return qs
 
 
