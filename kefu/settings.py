@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "kefu.org",
     "kefu.customers",
     "kefu.workorders",
+    "kefu.knowledge",
+    "kefu.desk",
     "kefu.shell",
     "kefu.demo",
 ]

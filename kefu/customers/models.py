@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -116,6 +118,10 @@ class Account(TimeStampedModel):
         related_name="managed_accounts", verbose_name=_("customer manager"),
     )
     opened_on = models.DateField(_("opened on"))
+    # Owed and overdue, kept by billing; the desk and the card show an arrears flag from it.
+    arrears_amount = models.DecimalField(_("arrears"), max_digits=12, decimal_places=2, default=Decimal("0"),
+                                         db_default=Decimal("0"))
+    arrears_since = models.DateField(_("in arrears since"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:

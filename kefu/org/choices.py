@@ -19,6 +19,7 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("Safety inspector")
     CLERK = "clerk", _("Counter clerk")
     ANALYST = "analyst", _("Data analyst")
+    TELEPHONY = "telephony", _("Telephone system (integration account)")
     ADMIN = "admin", _("Administrator")
 
 
@@ -49,20 +50,27 @@ class Capability(models.TextChoices):
     ORDER_SUPERVISE = "order.supervise", _("Supervise work orders")
     HANDOVER = "handover", _("Write and confirm shift handovers")
     POLICY_ADMIN = "policy.admin", _("Edit order types, time limits and the business calendar")
+    KNOWLEDGE_VIEW = "knowledge.view", _("Read published knowledge articles")
+    KNOWLEDGE_EDIT = "knowledge.edit", _("Write knowledge articles and submit them for review")
+    KNOWLEDGE_PUBLISH = "knowledge.publish", _("Review, publish and retire knowledge articles")
+    DESK = "desk", _("Take calls at the agent desk and work the callback queue")
+    CALL_EVENTS = "call.events", _("Send telephone call events and IVR queries")
 
 
 _ALL = frozenset(Capability)
-_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW})
+_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW, Capability.KNOWLEDGE_VIEW})
 _CENTER = frozenset({Capability.ORDER_INTAKE, Capability.ORDER_DISPATCH, Capability.ORDER_REPLY})
 _FIELD = frozenset({Capability.ORDER_HANDLE})
 
 # What each role may do inside its scope. A user holds the union of their roles.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.AGENT: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA},
-    Role.SHIFT_LEADER: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
-                                          Capability.ORDER_SUPERVISE, Capability.HANDOVER},
+    Role.AGENT: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.DESK},
+    Role.SHIFT_LEADER: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.DESK,
+                                          Capability.ORDER_SUPERVISE, Capability.HANDOVER,
+                                          Capability.KNOWLEDGE_EDIT},
     Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER, Capability.ORDER_DISPATCH,
-                            Capability.ORDER_SUPERVISE, Capability.HANDOVER},
+                            Capability.ORDER_SUPERVISE, Capability.HANDOVER, Capability.KNOWLEDGE_EDIT,
+                            Capability.KNOWLEDGE_PUBLISH},
     Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA},
     Role.CREW: _READ | _FIELD,
     Role.MANAGER_FULL: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
@@ -73,7 +81,10 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.INSPECTOR: _READ | _FIELD,
     Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS,
                          Capability.ORDER_INTAKE, Capability.ORDER_REPLY},
-    Role.ANALYST: _READ,
+    Role.ANALYST: _READ | {Capability.KNOWLEDGE_EDIT},
+    # The telephone system's account: call events and IVR answers, nothing else. Its unit is the
+    # hotline center's, so IVR answers cover the customers that center serves.
+    Role.TELEPHONY: frozenset({Capability.CALL_EVENTS}),
     Role.ADMIN: _ALL,
 }
 
