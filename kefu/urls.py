@@ -8,6 +8,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kefu.org.api.urls")),
     path("", include("kefu.customers.api.urls")),
     path("", include("kefu.workorders.api.urls")),
+    path("", include("kefu.knowledge.api.urls")),
+    path("", include("kefu.desk.api.urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path("org/", include("kefu.org.urls")),
     path("customers/", include("kefu.customers.urls")),
     path("orders/", include("kefu.workorders.urls")),
+    path("knowledge/", include("kefu.knowledge.urls")),
+    path("desk/", include("kefu.desk.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
