@@ -28,7 +28,7 @@ from kefu.workorders.tables import home_links
 
 # What each role will get in later releases: shown on the home page so nobody looks for it today.
 LATER: dict[str, object] = {
-    Role.AGENT: gettext_lazy("the agent desk with screen pop, the knowledge base and outage notices"),
+    Role.AGENT: gettext_lazy("outage notices and callers inside a known outage"),
     Role.DIRECTOR: gettext_lazy("reports, KPIs and staff evaluation"),
     Role.CREW: gettext_lazy("repair tasks, arrival and restoration"),
     Role.MANAGER_FULL: gettext_lazy("visit plans and service reviews for your customers"),
