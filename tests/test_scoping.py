@@ -21,6 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from kefu.desk.tests.factories import make_center, miss
+from kefu.knowledge.tests.factories import make_article
 from kefu.org.tests.factories import make_staff
 from kefu.workorders.handover import handover_create
 from kefu.workorders.models import WarningLevel
@@ -128,6 +130,33 @@ def warning_level(w: World) -> dict[str, Any]:
     return {"pk": WarningLevel.objects.order_by("fraction").values_list("pk", flat=True)[0]}
 
 
+def desk_call(w: World) -> dict[str, Any]:
+    """A call that rang at county A1's extension 8001 (agent_a1) and waits for a callback."""
+    return {"pk": miss(make_center(w)).pk}
+
+
+def kb_published(w: World) -> dict[str, Any]:
+    """An article for county A1, written by A1's shift leader and approved by the city-A director."""
+    leader = make_staff("kb_writer_a1", unit=w.county_a1, roles=["shift_leader"])
+    return {"pk": make_article(leader, region=w.county_a1.pk, approver=w.supervisor).pk}
+
+
+def kb_draft(w: World) -> dict[str, Any]:
+    leader = make_staff("kb_writer_a1", unit=w.county_a1, roles=["shift_leader"])
+    return {"pk": make_article(leader).pk}
+
+
+def kb_draft_action(w: World) -> dict[str, Any]:
+    return {**kb_draft(w), "action": "submit"}
+
+
+# Roles with the desk (Capability.DESK), the knowledge editors and publishers, and the telephone system.
+DESK_ROLES = {"agent", "shift_leader", "admin"}
+KB_EDITORS = {"shift_leader", "director", "analyst", "admin"}
+KB_PUBLISHERS = {"director", "admin"}
+TELEPHONY = {"telephony", "admin"}
+
+
 def calendar_day(w: World) -> dict[str, Any]:
     return {"day": "2026-10-01"}
 
@@ -225,6 +254,34 @@ ROUTES: dict[str, Route] = {
     "workorders:level-list": Route("page", capability_roles={"admin"}),
     "workorders:level-edit": Route("page", obj=warning_level, capability_roles={"admin"}),
     "workorders:level-delete": Route("page", obj=warning_level, method="post", capability_roles={"admin"}),
+    # The agent desk. Actions on a call are posted empty: 400 (form) or 409 (state) when in scope.
+    "desk:screen": Route("page", capability_roles=DESK_ROLES),
+    "desk:poll": Route("page", capability_roles=DESK_ROLES),
+    "desk:sign-in": Route("page", method="post", capability_roles=DESK_ROLES),
+    "desk:sign-out": Route("page", method="post", capability_roles=DESK_ROLES),
+    "desk:suggest": Route("page", capability_roles=DESK_ROLES),
+    "desk:types": Route("page", capability_roles=DESK_ROLES),
+    "desk:find-customer": Route("page", capability_roles=DESK_ROLES),
+    "desk:answer": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:identify": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:create-order": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:link-order": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:urge-order": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:result": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:calls": Route("page", capability_roles=DESK_ROLES),
+    "desk:call-detail": Route("page", obj=desk_call, capability_roles=DESK_ROLES),
+    "desk:callbacks": Route("page", capability_roles=DESK_ROLES),
+    "desk:callback-claim": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:callback-record": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:callback-release": Route("page", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "desk:extensions": Route("page", capability_roles=DESK_ROLES),
+    # The knowledge base: reading is open to every role; regional articles follow the org tree.
+    "knowledge:search": Route("page"),
+    "knowledge:article": Route("page", obj=kb_published),
+    "knowledge:manage": Route("page", capability_roles=KB_EDITORS),
+    "knowledge:create": Route("page", capability_roles=KB_EDITORS),
+    "knowledge:edit": Route("page", obj=kb_draft, capability_roles=KB_EDITORS),
+    "knowledge:action": Route("page", obj=kb_draft_action, method="post", capability_roles=KB_EDITORS),
     # API.
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
@@ -276,6 +333,24 @@ ROUTES: dict[str, Route] = {
     "api-workordertype-list": Route("api", lists=True),
     "api-slapolicy-list": Route("api", lists=True),
     "api-handover-list": Route("api", lists=True),
+    # Telephone system and desk API.
+    "api-cti-events": Route("api", method="post", capability_roles=TELEPHONY),
+    "api-ivr-lookup": Route("api", capability_roles=TELEPHONY),
+    "api-desk-call-list": Route("api", capability_roles=DESK_ROLES),
+    "api-desk-call-detail": Route("api", obj=desk_call, capability_roles=DESK_ROLES),
+    "api-desk-callback-list": Route("api", capability_roles=DESK_ROLES),
+    "api-desk-callback-claim": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "api-desk-callback-record": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    "api-desk-callback-release": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    # Knowledge API.
+    "api-knowledge-search": Route("api"),
+    "api-knowledge-article": Route("api", obj=kb_published),
+    "api-knowledge-draft-list": Route("api", capability_roles=KB_EDITORS),
+    "api-knowledge-draft-detail": Route("api", obj=kb_draft, capability_roles=KB_EDITORS),
+    "api-knowledge-draft-submit": Route("api", obj=kb_draft, method="post", capability_roles=KB_EDITORS),
+    "api-knowledge-draft-approve": Route("api", obj=kb_draft, method="post", capability_roles=KB_PUBLISHERS),
+    "api-knowledge-draft-reject": Route("api", obj=kb_draft, method="post", capability_roles=KB_PUBLISHERS),
+    "api-knowledge-draft-retire": Route("api", obj=kb_draft, method="post", capability_roles=KB_PUBLISHERS),
 }
 
 LISTINGS: dict[str, Listing] = {

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CtiKind(models.TextChoices):
@@ -28,7 +29,7 @@ class CallState(models.TextChoices):
     TALKING = "talking", _("Talking")
     COMPLETED = "completed", _("Completed")
     SELF_SERVED = "self_served", _("Served by the IVR")
-    MISSED = "missed", _("Missed")
+    MISSED = "missed", pgettext_lazy("call", "Missed")
     ABANDONED = "abandoned", _("Abandoned")
 
 

@@ -9,15 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError
+from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError, PermissionDeniedError
 from kefu.core.validators import try_parse_phone
 from kefu.customers.models import Account, Contact, Customer
 from kefu.customers.selectors import account_qs, customer_qs
 from kefu.org.choices import Capability
-from kefu.org.scope import require, unit_in_scope
+from kefu.org.models import OrgUnit
+from kefu.org.scope import has_capability, require, unit_in_scope, unit_scope_q
 from kefu.workorders import services as orders
 from kefu.workorders.models import WorkOrder
 from kefu.workorders.selectors import workorder_qs
@@ -238,9 +240,9 @@ def _activity(call: Call, kind: str, actor: Any, text: str = "", data: dict[str,
 def call_answer(*, actor: Any, call_pk: int) -> Call:
     """The agent picks up at the desk (soft phone). Same effect as the telephone's own event."""
     require(actor, Capability.DESK)
-    call = Call.objects.filter(pk=call_pk, agent=actor).first()
-    if call is None:
-        raise NotFoundError(_("This call is not ringing at your extension."))
+    call = _call_get(actor, call_pk)
+    if call.agent_id != actor.pk:
+        raise IllegalTransition(_("This call is not ringing at your extension."))
     if call.state not in (CallState.RINGING, CallState.TALKING):
         raise IllegalTransition(_("The call is no longer ringing."))
     return _record(CtiInput(event=CtiKind.ANSWERED, call_id=call.call_id, extension=call.extension),
@@ -270,10 +272,11 @@ def call_identify(*, actor: Any, call_pk: int, customer_id: int, account_id: int
 
 
 def _link(call: Call, order: WorkOrder, relation: str, actor: Any) -> None:
-    CallOrder.objects.get_or_create(call=call, order=order, relation=relation,
-                                    defaults={"actor": actor, "at": timezone.now()})
-    _activity(call, ActivityKind.ORDER, actor, data={"order": order.pk, "number": order.number,
-                                                      "relation": relation})
+    _link_row, created = CallOrder.objects.get_or_create(call=call, order=order, relation=relation,
+                                                         defaults={"actor": actor, "at": timezone.now()})
+    if created:  # a retried request links once and shows once on the call's timeline
+        _activity(call, ActivityKind.ORDER, actor, data={"order": order.pk, "number": order.number,
+                                                          "relation": relation})
 
 
 def call_create_order(
@@ -334,6 +337,7 @@ def call_urge_order(*, actor: Any, call_pk: int, order_id: int, reason: str) -> 
 def call_record_result(*, actor: Any, call_pk: int, result: str, note: str = "",
                        seen_version: int | None = None) -> Call:
     require(actor, Capability.DESK)
+    _call_get(actor, call_pk)  # out of scope is "not found" before the input is judged
     if result not in CallResult.values:
         raise InvalidInput({"result": [_("Choose what came of the call.")]})
     note = (note or "").strip()
@@ -373,10 +377,10 @@ def callback_record(*, actor: Any, call_pk: int, outcome: str, note: str = "") -
     """Record a callback attempt. Reaching the caller settles every waiting missed call from the same
     number; after the last allowed failed attempt the call leaves the queue as unreachable."""
     require(actor, Capability.DESK)
+    call = _call_locked(actor, call_pk)  # out of scope is "not found" before the input is judged
     if outcome not in CallbackOutcome.values:
         raise InvalidInput({"outcome": [_("Choose the outcome of the callback.")]})
     note = (note or "").strip()[:2000]
-    call = _call_locked(actor, call_pk)
     if call.callback_status not in (CallbackStatus.PENDING, CallbackStatus.CLAIMED):
         raise IllegalTransition(_("This call is not waiting for a callback."))
     if call.callback_status == CallbackStatus.CLAIMED and call.callback_by_id not in (None, actor.pk):
@@ -397,7 +401,9 @@ def callback_record(*, actor: Any, call_pk: int, outcome: str, note: str = "") -
     _activity(call, ActivityKind.CALLBACK, actor, text=note, data={"outcome": outcome,
                                                                    "attempt": call.callback_attempts})
     if outcome == CallbackOutcome.REACHED and call.caller_e164:
-        others = Call.objects.filter(caller_e164=call.caller_e164, unit=call.unit,
+        # The queue shows one line per number over the agent's units: an abandoned call queued at the
+        # center and a missed one at a county extension are both settled by reaching the caller.
+        others = Call.objects.filter(Q(unit=call.unit) | unit_scope_q(actor), caller_e164=call.caller_e164,
                                      callback_status__in=[CallbackStatus.PENDING, CallbackStatus.CLAIMED]
                                      ).exclude(pk=call.pk)
         for other in others.select_for_update():
@@ -417,6 +423,8 @@ def callback_release(*, actor: Any, call_pk: int) -> Call:
     call = _call_locked(actor, call_pk)
     if call.callback_status != CallbackStatus.CLAIMED:
         raise IllegalTransition(_("This callback is not taken."))
+    if call.callback_by_id != actor.pk and not has_capability(actor, Capability.HANDOVER):
+        raise Conflict(_("Only the agent who took this callback, or a shift leader, can release it."))
     call.callback_status = CallbackStatus.PENDING
     call.callback_by = None
     call.version += 1
@@ -428,3 +436,57 @@ def callback_release(*, actor: Any, call_pk: int) -> Call:
 def customer_for_account(number: str) -> Customer | None:
     account = Account.objects.select_related("customer").filter(number=(number or "").strip()).first()
     return account.customer if account else None
+
+
+# ---- managing extensions --------------------------------------------------------------------------
+
+EXTENSION_NUMBER = re.compile(r"[0-9]{2,16}")
+
+
+def may_manage_extensions(user: Any) -> bool:
+    """Administrators and shift leaders (who run the floor) add and remove extensions."""
+    return has_capability(user, Capability.ORG_ADMIN) or has_capability(user, Capability.HANDOVER)
+
+
+def _require_extension_manager(actor: Any) -> None:
+    if not may_manage_extensions(actor):
+        raise PermissionDeniedError(_("Your role does not allow this action: %(action)s") % {
+            "action": _("Add and remove telephone extensions")})
+
+
+@transaction.atomic
+def extension_save(*, actor: Any, number: str, unit: OrgUnit | int | None) -> Extension:
+    """Register a new extension of a unit in the actor's scope."""
+    _require_extension_manager(actor)
+    number = (number or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not EXTENSION_NUMBER.fullmatch(number):
+        errors["number"] = [_("An extension is 2 to 16 digits.")]
+    if isinstance(unit, int):
+        unit = OrgUnit.objects.filter(pk=unit).first()
+    if unit is None or not unit_in_scope(actor, unit):
+        errors["unit"] = [_("Choose a unit in your area.")]
+    if not errors and Extension.objects.filter(number=number).exists():
+        errors["number"] = [_("Extension %(number)s already exists.") % {"number": number}]
+    if errors or unit is None:
+        raise InvalidInput(errors)
+    try:
+        with transaction.atomic():
+            return Extension.objects.create(number=number, unit=unit)
+    except IntegrityError:  # added by someone else a moment ago
+        raise InvalidInput({"number": [_("Extension %(number)s already exists.") % {"number": number}]}) from None
+
+
+@transaction.atomic
+def extension_delete(*, actor: Any, number: str) -> None:
+    """Remove an extension. Refused while a call rings or is talked on there; an agent signed in
+    at it is signed out with it."""
+    _require_extension_manager(actor)
+    number = (number or "").strip()
+    ext = Extension.objects.select_for_update().select_related("unit").filter(number=number).first()
+    if ext is None or not unit_in_scope(actor, ext.unit):
+        raise NotFoundError(_("No such extension in your area."))
+    if Call.objects.filter(extension=ext.number, state__in=[CallState.RINGING, CallState.TALKING]).exists():
+        raise IllegalTransition(_("A call is ringing or in progress at extension %(number)s: remove it after the "
+                                  "call.") % {"number": ext.number})
+    ext.delete()

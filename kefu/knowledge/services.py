@@ -105,7 +105,7 @@ def _event(article: Article, action: str, from_status: str, actor: Any, text: st
 
 
 def _locked(actor: Any, article_id: int, seen_version: int | None) -> Article:
-    article = Article.objects.select_for_update().select_related("unit").filter(pk=article_id).first()
+    article = Article.objects.select_for_update(of=("self",)).select_related("unit").filter(pk=article_id).first()
     if article is None or not (unit_in_scope(actor, article.unit) if article.unit_id
                                else may_edit_company_wide(actor)):
         raise NotFoundError(_("No such article in your scope."))

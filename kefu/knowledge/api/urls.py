@@ -1,5 +1,15 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from kefu.knowledge.api.views import DraftViewSet, PublishedArticleView, SearchView
+
+router = SimpleRouter()
+router.register("knowledge/drafts", DraftViewSet, basename="api-knowledge-draft")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("knowledge/search/", SearchView.as_view(), name="api-knowledge-search"),
+    path("knowledge/articles/<int:pk>/", PublishedArticleView.as_view(), name="api-knowledge-article"),
+    *router.urls,
+]
