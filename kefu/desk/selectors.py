@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
+from kefu.core.api import parse_id
 from kefu.core.validators import try_parse_phone
 from kefu.customers.models import Account, Customer
 from kefu.customers.selectors import account_qs, customer_qs
@@ -129,8 +131,8 @@ def desk_card(user: Any, call: Call) -> DeskCard:
 
 
 def call_get(user: Any, pk: int) -> Call:
-    from django.http import Http404
-
+    if parse_id(pk) is None:  # an id too big for the column is simply not there
+        raise Http404
     call = call_qs(user).select_related("agent", "customer", "account", "unit").filter(pk=pk).first()
     if call is None:
         call = Call.objects.select_related("agent", "customer", "account", "unit").filter(pk=pk, agent=user).first()
