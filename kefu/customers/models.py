@@ -118,11 +118,11 @@ class Account(TimeStampedModel):
         related_name="managed_accounts", verbose_name=_("customer manager"),
     )
     opened_on = models.DateField(_("opened on"))
+    version = models.PositiveIntegerField(default=1, editable=False)
     # Owed and overdue, kept by billing; the desk and the card show an arrears flag from it.
     arrears_amount = models.DecimalField(_("arrears"), max_digits=12, decimal_places=2, default=Decimal("0"),
                                          db_default=Decimal("0"))
     arrears_since = models.DateField(_("in arrears since"), null=True, blank=True)
-    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("account")

@@ -49,7 +49,7 @@ class CallResult(models.TextChoices):
     ORDER_CREATED = "order_created", _("Work order created")
     ORDER_LINKED = "order_linked", _("Linked to an existing order")
     URGED = "urged", _("Order urged")
-    TRANSFERRED = "transferred", _("Transferred")
+    TRANSFERRED = "transferred", pgettext_lazy("call", "Transferred")
     WRONG_NUMBER = "wrong_number", _("Wrong number or nuisance call")
     DROPPED = "dropped", _("Line dropped")
     OTHER = "other", _("Other")
@@ -59,7 +59,7 @@ class CallbackStatus(models.TextChoices):
     NONE = "", _("No callback needed")
     PENDING = "pending", _("Waiting for a callback")
     CLAIMED = "claimed", _("Being called back")
-    DONE = "done", _("Called back")
+    DONE = "done", pgettext_lazy("call", "Called back")
     FAILED = "failed", _("Could not be reached")
 
 
