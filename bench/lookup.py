@@ -16,30 +16,23 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import random
-import socket
-import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+import common  # bench/common.py: the script's own directory comes first on sys.path
+from common import PYTHON, ROOT, cpu_pressure, free_port, machine
+
 DEMO_USER = "agent1"  # an agent whose scope is the whole power company
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    db = p.add_mutually_exclusive_group()
-    db.add_argument("--database-url", help="PostgreSQL URL of a dedicated database (created if missing)")
-    db.add_argument("--sqlite", help="SQLite file (default var/bench/kefu-bench.sqlite3)")
-    p.add_argument("--customers", type=int, default=1_000_000)
-    p.add_argument("--seed", type=int, default=7, help="demo data seed and sample seed")
+    common.add_database_args(p)
     p.add_argument("--samples", type=int, default=2000, help="measured lookups per case and run")
     p.add_argument("--warmup", type=int, default=300, help="unmeasured lookups per case first")
     p.add_argument("--runs", type=int, default=5)
@@ -48,57 +41,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--skip-selectors", action="store_true")
     p.add_argument("--explain", action="store_true", help="print the query plans of the lookups")
-    p.add_argument("--json", help="write the results here too (default bench/results/lookup-<db>.json)")
     return p.parse_args()
-
-
-def database_url(args: argparse.Namespace) -> str:
-    if args.database_url:
-        return str(args.database_url)
-    path = Path(args.sqlite or ROOT / "var" / "bench" / "kefu-bench.sqlite3").resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def postgres_create_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-
-
-def kefu(*argv: str) -> None:
-    subprocess.run([PYTHON, str(ROOT / "manage.py"), *argv], check=True, cwd=ROOT)
-
-
-def dataset_ensure(args: argparse.Namespace) -> float | None:
-    """Migrate and load the demo when it is not there with this size. Returns the load time, if loaded."""
-    kefu("migrate", "--noinput", "-v0")
-    from kefu.demo.loader import demo_loaded_count
-
-    loaded = demo_loaded_count()
-    if loaded == args.customers:
-        return None
-    print(f"loading {args.customers:,} demo customers (found {loaded}) …", flush=True)
-    started = time.perf_counter()
-    kefu("demo", "--customers", str(args.customers), "--seed", str(args.seed), "--no-progress",
-         *(["--reset"] if loaded is not None else []))
-    return time.perf_counter() - started
-
-
-def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kb / 1024**2, 1),
-            "python": platform.python_version(), "os": platform.platform(), "loadavg": os.getloadavg(),
-            "cpu_pressure": cpu_pressure()}
 
 
 def db_info() -> dict[str, Any]:
@@ -106,10 +49,7 @@ def db_info() -> dict[str, Any]:
 
     from kefu.customers.models import Account, AccountEvent, Contact, Customer
 
-    with connection.cursor() as cur:
-        cur.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
-        version = cur.fetchone()[0]
-    return {"vendor": connection.vendor, "version": version.split(" on ")[0],
+    return {"vendor": connection.vendor, "version": common.db_version(),
             "customers": Customer.objects.count(), "accounts": Account.objects.count(),
             "contacts": Contact.objects.count(), "account_events": AccountEvent.objects.count()}
 
@@ -146,66 +86,9 @@ def sample(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return phones, pick(Account, "number", "unit_id")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system) of this process, or of process ``pid`` and its children (gunicorn workers)."""
-    if pid is None:
-        return time.process_time()
-    total = 0
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        pids += [int(c) for c in (task / "children").read_text().split()]
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_pressure() -> str:
-    """Share of time runnable tasks waited for a CPU (Linux PSI): high means the latencies include queueing."""
-    try:
-        return Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except OSError:
-        return "n/a"
-
-
 def measure(name: str, call: Callable[[str], Any], queries: list[str], args: argparse.Namespace,
             check: Callable[[Any], bool], cpu_pid: int | None = None) -> dict[str, Any]:
-    """Warm up, then ``runs`` runs of ``samples`` calls; median and p99 in ms per run, median of runs.
-
-    Also the CPU time per call of the process doing the work (this one, or the server): on a busy
-    machine the wall-clock latency includes waiting for a CPU, the CPU time does not.
-    """
-    warm, measured = queries[:args.warmup], queries[args.warmup:]
-    for q in warm:
-        call(q)
-    runs: list[dict[str, float]] = []
-    misses = 0
-    for run in range(args.runs):
-        order = measured[:]
-        random.Random(f"{name}:{run}").shuffle(order)
-        times: list[float] = []
-        cpu0 = cpu_seconds(cpu_pid)
-        for q in order:
-            t0 = time.perf_counter()
-            result = call(q)
-            times.append((time.perf_counter() - t0) * 1000)
-            misses += not check(result)
-        runs.append({"median": statistics.median(times), "p99": percentile(times, 99), "max": max(times),
-                     "mean": statistics.fmean(times), "cpu": (cpu_seconds(cpu_pid) - cpu0) * 1000 / len(order)})
-    row: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in ("median", "p99", "max", "mean", "cpu")}
-    row.update(case=name, runs=runs, n=len(measured), misses=misses)
-    per_run = ", ".join(f"{r['p99']:.1f}" for r in runs)
-    print(f"  {name:<34} median {row['median']:7.2f} ms   p99 {row['p99']:7.2f} ms   cpu/call {row['cpu']:6.2f} ms  "
-          f"(p99 per run: {per_run}; misses {misses})", flush=True)
-    return row
+    return common.measure(name, call, queries, warmup=args.warmup, runs=args.runs, check=check, cpu_pid=cpu_pid)
 
 
 def bench_selectors(args: argparse.Namespace, phones: list[str], accounts: list[str]) -> list[dict[str, Any]]:
@@ -229,24 +112,13 @@ def bench_selectors(args: argparse.Namespace, phones: list[str], accounts: list[
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_start(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KEFU_DEBUG": "false", "KEFU_ALLOWED_HOSTS": "127.0.0.1,localhost"}
-    gunicorn = Path(PYTHON).parent / "gunicorn"
     if args.server is None:
-        args.server = "gunicorn" if gunicorn.exists() else "runserver"
+        args.server = "gunicorn" if (Path(PYTHON).parent / "gunicorn").exists() else "runserver"
     if args.server == "gunicorn":
-        if not gunicorn.exists():
-            raise SystemExit("gunicorn is not installed in this environment: pip install gunicorn")
-        cmd = [str(gunicorn), "kefu.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(os.cpu_count() or 1), "--worker-class", "gthread", "--keep-alive", "30"]
-    else:
-        cmd = [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"]
+        return common.gunicorn_start(port, log, workers=os.cpu_count() or 1, threads=1, worker_class="gthread")
+    cmd = [PYTHON, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"]
     with log.open("wb") as out:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -294,8 +166,7 @@ def bench_http(args: argparse.Namespace, phones: list[str], accounts: list[str])
         ]
     finally:
         conn.close()
-        server.terminate()
-        server.wait(timeout=20)
+        common.server_stop(server)
 
 
 def explain(phones: list[str], accounts: list[str]) -> None:
@@ -322,21 +193,12 @@ def explain(phones: list[str], accounts: list[str]) -> None:
 
 def main() -> None:
     args = parse_args()
-    url = database_url(args)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kefu.settings")
-    if url.startswith("postgres"):
-        postgres_create_database(url)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    load_seconds = dataset_ensure(args)
+    common.django_setup(common.database_url(args))
+    load_seconds = common.dataset_ensure(args)
     info = {"machine": machine(), "database": db_info(), "demo_load_seconds": load_seconds,
             "args": {k: v for k, v in vars(args).items() if k != "json"}}
-    m, d = info["machine"], info["database"]
-    print(f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, load average "
-          f"{' '.join(f'{x:.1f}' for x in m['loadavg'])}, cpu pressure: {m['cpu_pressure']}")
+    d = info["database"]
+    print(common.machine_line(info["machine"]))
     print(f"database: {d['vendor']} {d['version']}; {d['customers']:,} customers, {d['accounts']:,} accounts, "
           f"{d['contacts']:,} contacts")
     if load_seconds is not None:

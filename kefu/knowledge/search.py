@@ -117,28 +117,41 @@ def tsvector_literal(title: str, tags: str, body: str) -> str:
     return " ".join(f"'{w}':{','.join(p)}" for w, p in positions.items())
 
 
+def _write_index(cursor: Any, entries: Sequence[SearchEntry]) -> None:
+    """Put the entries' words into the database's engine (the entries' rows exist already)."""
+    if connection.vendor == "sqlite":
+        ids = [[e.article_id] for e in entries]
+        cursor.executemany("DELETE FROM knowledge_fts WHERE rowid = %s", ids)
+        cursor.executemany("DELETE FROM knowledge_fts_head WHERE rowid = %s", ids)
+        cursor.executemany(
+            "INSERT INTO knowledge_fts(rowid, title_terms, tag_terms, body_terms) VALUES (%s, %s, %s, %s)",
+            [[e.article_id, e.title_terms, e.tag_terms, e.body_terms] for e in entries],
+        )
+        cursor.executemany(
+            "INSERT INTO knowledge_fts_head(rowid, title_terms, tag_terms) VALUES (%s, %s, %s)",
+            [[e.article_id, e.title_terms, e.tag_terms] for e in entries],
+        )
+    else:
+        cursor.executemany(
+            "UPDATE knowledge_searchentry SET document = %s::tsvector, head = %s::tsvector WHERE article_id = %s",
+            [[tsvector_literal(e.title_terms, e.tag_terms, e.body_terms),
+              tsvector_literal(e.title_terms, e.tag_terms, ""), e.article_id] for e in entries],
+        )
+
+
 def index_article(article_id: int, revision: ArticleRevision | None) -> None:
     """Make the search index show ``revision`` for the article, or nothing when ``revision`` is None.
     Call inside the service's transaction."""
     SearchEntry.objects.filter(article_id=article_id).delete()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            # The FTS5 table keeps its own copy of the words, so a row left behind by a deleted entry
+            # The FTS5 tables keep their own copy of the words, so a row left behind by a deleted entry
             # can always be removed by rowid (and is never returned: searches join the entries).
             cursor.execute("DELETE FROM knowledge_fts WHERE rowid = %s", [article_id])
+            cursor.execute("DELETE FROM knowledge_fts_head WHERE rowid = %s", [article_id])
         if revision is None:
             return
-        entry = SearchEntry.objects.create(article_id=article_id, **_entry_fields(revision))
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "INSERT INTO knowledge_fts(rowid, title_terms, tag_terms, body_terms) VALUES (%s, %s, %s, %s)",
-                [article_id, entry.title_terms, entry.tag_terms, entry.body_terms],
-            )
-        else:
-            cursor.execute(
-                "UPDATE knowledge_searchentry SET document = %s::tsvector WHERE article_id = %s",
-                [tsvector_literal(entry.title_terms, entry.tag_terms, entry.body_terms), article_id],
-            )
+        _write_index(cursor, [SearchEntry.objects.create(article_id=article_id, **_entry_fields(revision))])
 
 
 def index_bulk(revisions: Iterable[ArticleRevision], *, batch: int = 2000) -> int:
@@ -150,17 +163,7 @@ def index_bulk(revisions: Iterable[ArticleRevision], *, batch: int = 2000) -> in
     def flush() -> None:
         SearchEntry.objects.bulk_create(chunk)
         with connection.cursor() as cursor:
-            if connection.vendor == "sqlite":
-                cursor.executemany("DELETE FROM knowledge_fts WHERE rowid = %s", [[e.article_id] for e in chunk])
-                cursor.executemany(
-                    "INSERT INTO knowledge_fts(rowid, title_terms, tag_terms, body_terms) VALUES (%s, %s, %s, %s)",
-                    [[e.article_id, e.title_terms, e.tag_terms, e.body_terms] for e in chunk],
-                )
-            else:
-                cursor.executemany(
-                    "UPDATE knowledge_searchentry SET document = %s::tsvector WHERE article_id = %s",
-                    [[tsvector_literal(e.title_terms, e.tag_terms, e.body_terms), e.article_id] for e in chunk],
-                )
+            _write_index(cursor, chunk)
         chunk.clear()
 
     for revision in revisions:
@@ -203,30 +206,104 @@ def _filter_sql(filters: Filters) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
+# Stages that could match most of the base rank a sample of their first matches instead of all of
+# them: a word in most titles or bodies says little, and ranking every match would cost time in
+# proportion to the size of the knowledge base.
+HEAD_CANDIDATES = 1500
+BODY_CANDIDATES = 200
+RERANK = 30  # title matches re-ordered by how many of the query's words the whole article holds
+
+
+def _sqlite_stage(cursor: Any, table: str, weights: str, match: str, where: str, params: list[Any],
+                  limit: int, exclude: Sequence[int], cap: int | None) -> list[Hit]:
+    skip = f" AND e.article_id NOT IN ({','.join(str(int(i)) for i in exclude)})" if exclude else ""
+    if cap:
+        # Without ORDER BY, FTS5 stops after the first matches and computes bm25 for those only.
+        sql = (f"SELECT e.article_id, e.revision_id, f.score FROM (SELECT rowid, bm25({table}, {weights}) AS score "  # noqa: S608
+               f"FROM {table} WHERE {table} MATCH %s LIMIT {int(cap)}) f "
+               f"JOIN knowledge_searchentry e ON e.article_id = f.rowid WHERE 1 = 1{where}{skip} "
+               "ORDER BY f.score, e.article_id LIMIT %s")
+    else:
+        sql = (f"SELECT e.article_id, e.revision_id, bm25({table}, {weights}) AS score FROM {table} "  # noqa: S608
+               f"JOIN knowledge_searchentry e ON e.article_id = {table}.rowid WHERE {table} MATCH %s{where}{skip} "
+               "ORDER BY score, e.article_id LIMIT %s")
+    cursor.execute(sql, [match, *params, limit])
+    return [Hit(a, r, -float(s)) for a, r, s in cursor.fetchall()]
+
+
+def _pg_stage(cursor: Any, column: str, query: str, where: str, params: list[Any], limit: int,
+              exclude: Sequence[int], cap: int | None) -> list[Hit]:
+    skip = f" AND e.article_id <> ALL(ARRAY[{','.join(str(int(i)) for i in exclude)}]::bigint[])" if exclude else ""
+    if cap:
+        sql = (f"SELECT c.article_id, c.revision_id, ts_rank(c.{column}, c.q, 1) AS score FROM ("  # noqa: S608
+               f"SELECT e.article_id, e.revision_id, e.{column}, q FROM knowledge_searchentry e, "
+               f"CAST(%s AS tsquery) q WHERE e.{column} @@ q{where}{skip} LIMIT {int(cap)}) c "
+               "ORDER BY score DESC, c.article_id LIMIT %s")
+    else:
+        sql = (f"SELECT e.article_id, e.revision_id, ts_rank(e.{column}, q, 1) AS score "  # noqa: S608
+               f"FROM knowledge_searchentry e, CAST(%s AS tsquery) q WHERE e.{column} @@ q{where}{skip} "
+               "ORDER BY score DESC, e.article_id LIMIT %s")
+    cursor.execute(sql, [query, *params, limit])
+    return [Hit(a, r, float(s)) for a, r, s in cursor.fetchall()]
+
+
+def _rerank(hits: list[Hit], terms: Sequence[str]) -> list[Hit]:
+    """Order the best title matches by how many of the query's words the whole article holds (a
+    caller's sentence names the problem in several words; the title holds only some), keeping the
+    title ranking between articles that hold as many."""
+    head, tail = hits[:RERANK], hits[RERANK:]
+    wanted = set(terms)
+    rows = SearchEntry.objects.filter(article_id__in=[h.article_id for h in head]).values_list(
+        "article_id", "title_terms", "tag_terms", "body_terms")
+    words_of = {a: set(f"{t} {g} {b}".split()) & wanted for a, t, g, b in rows}
+    order = {h.article_id: i for i, h in enumerate(head)}
+    head.sort(key=lambda h: (-len(words_of.get(h.article_id, ())), order[h.article_id]))
+    return head + tail
+
+
+def _stages(terms: Sequence[str]) -> list[tuple[str, str, int | None]]:
+    """(index, operator, candidate cap) in the order tried."""
+    stages: list[tuple[str, str, int | None]] = []
+    if len(terms) > 1:
+        stages.append(("head", "AND", None))  # every word in the title or tags: the best matches
+    stages.append(("head", "OR", HEAD_CANDIDATES))
+    stages.append(("body", "OR", BODY_CANDIDATES))
+    return stages
+
+
 def search(terms: Sequence[str], filters: Filters, *, limit: int = 20, offset: int = 0) -> list[Hit]:
-    """Articles matching any of ``terms``, best first. Articles with more of the words, rarer words
-    and words in the title rank higher."""
+    """Articles matching any of ``terms``, best first.
+
+    Stages keep the time bounded however common a word is: articles with every query word in the
+    title or tags; then articles with some of them there (re-ordered by how many of the words the
+    whole article holds); then, if those are not enough, articles with the words in the body only.
+    Title matches always come before body-only ones.
+    """
     if not terms:
         return []
+    need = offset + limit
     where, params = _filter_sql(filters)
+    sqlite = connection.vendor == "sqlite"
+    hits: list[Hit] = []
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-            cursor.execute(  # the f-strings below add placeholders only
-                "SELECT e.article_id, e.revision_id, bm25(knowledge_fts, 10.0, 4.0, 1.0) AS score "  # noqa: S608
-                "FROM knowledge_fts JOIN knowledge_searchentry e ON e.article_id = knowledge_fts.rowid "
-                f"WHERE knowledge_fts MATCH %s{where} ORDER BY score, e.article_id LIMIT %s OFFSET %s",
-                [match, *params, limit, offset],
-            )
-            return [Hit(a, r, -float(s)) for a, r, s in cursor.fetchall()]
-        query = " | ".join("'" + t.replace("'", "").replace("\\", "") + "'" for t in terms)
-        cursor.execute(
-            "SELECT e.article_id, e.revision_id, ts_rank(e.document, q, 1) AS score "  # noqa: S608
-            "FROM knowledge_searchentry e, CAST(%s AS tsquery) q "
-            f"WHERE e.document @@ q{where} ORDER BY score DESC, e.article_id LIMIT %s OFFSET %s",
-            [query, *params, limit, offset],
-        )
-        return [Hit(a, r, float(s)) for a, r, s in cursor.fetchall()]
+        for index, op, cap in _stages(terms):
+            if len(hits) >= need:
+                break
+            seen = [h.article_id for h in hits]
+            if sqlite:
+                match = f" {op} ".join('"' + t.replace('"', "") + '"' for t in terms)
+                table, weights = (("knowledge_fts_head", "10.0, 4.0") if index == "head"
+                                  else ("knowledge_fts", "10.0, 4.0, 1.0"))
+                found = _sqlite_stage(cursor, table, weights, match, where, params, need - len(hits), seen, cap)
+            else:
+                joiner = " & " if op == "AND" else " | "
+                query = joiner.join("'" + t.replace("'", "").replace("\\", "") + "'" for t in terms)
+                column = "head" if index == "head" else "document"
+                found = _pg_stage(cursor, column, query, where, params, need - len(hits), seen, cap)
+            hits += found
+            if index == "head" and op == "OR":
+                hits = _rerank(hits, terms)
+    return hits[offset:need]
 
 
 def highlight(text: str, terms: Sequence[str], *, width: int | None = None) -> str:

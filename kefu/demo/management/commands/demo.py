@@ -7,8 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from kefu.demo.loader import admin_is_demo, demo_load
-from kefu.demo.orderload import OrdersResult, demo_orders_load
+from kefu.demo.desk import CTI_USERNAME, DeskResult, desk_demo_load, desk_demo_wipe
+from kefu.demo.loader import admin_is_demo, demo_load, demo_loaded_count
+from kefu.demo.orderload import OrdersResult, demo_orders_count, demo_orders_load
 from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
 
 
@@ -35,6 +36,11 @@ class Command(BaseCommand):
             raise CommandError("--orders must be 0 or more")
         verbosity: int = options["verbosity"]
         progress = verbosity > 0 and not options["no_progress"]
+        # Calls point at demo units, customers and orders: clear them before those are wiped.
+        if options["reset"] or demo_loaded_count() is None:
+            desk_demo_wipe()
+        elif options["reset_orders"] or demo_orders_count() is None:
+            desk_demo_wipe(orders_only=True)
         result = demo_load(
             customers=customers, seed=options["seed"], reset=options["reset"], progress=progress,
             log=self.stdout.write,
@@ -53,6 +59,7 @@ class Command(BaseCommand):
         order_result = demo_orders_load(orders=orders, seed=options["seed"], reset=options["reset_orders"],
                                         progress=progress, log=self.stdout.write)
         self._report_orders(order_result, orders)
+        self._report_desk(desk_demo_load(seed=options["seed"]))
         if verbosity > 0:
             self._print_logins()
 
@@ -73,6 +80,19 @@ class Command(BaseCommand):
         if result.personas:
             who = ", ".join(f"{name} {n}" for name, n in result.personas.items())
             self.stdout.write(f"Open orders to try first (Work orders → My queue / Unit queue): {who}")
+
+    def _report_desk(self, result: DeskResult) -> None:
+        if result.loaded:
+            self.stdout.write(self.style.SUCCESS(
+                f"Loaded the desk demo in {result.seconds:.1f} s: {result.extensions} extensions (agent1 signed in "
+                f"at 8001), {result.calls} past calls ({result.callbacks} numbers waiting for a callback), "
+                f"arrears on {result.arrears:,} accounts"))
+        elif result.calls:
+            self.stdout.write(f"The desk demo is already loaded ({result.calls} past calls); nothing to do.")
+        if result.token:
+            self.stdout.write(f"Telephone system account '{CTI_USERNAME}', API token: {result.token} "
+                              f"(POST /api/v1/cti/events/; or try: kefu cti_simulate ring --extension 8001 "
+                              f"--caller 13800000000)")
 
     def _print_logins(self) -> None:
         rows = login_rows()
