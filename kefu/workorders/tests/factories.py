@@ -73,10 +73,14 @@ def snapshot(order: WorkOrder) -> tuple[str, int, int, str]:
 
 def reseed() -> None:
     """Put back what the data migrations seed (business calendar, order types, time limits, warning
-    levels). A transaction=True test empties the tables when it ends, so the next one may start without
-    them; both seeds are idempotent, so this is harmless when the rows are still there."""
+    levels, knowledge categories and articles). A transaction=True test empties the tables when it
+    ends, so the next one may start without them; the seeds are idempotent, so this is harmless when
+    the rows are still there."""
+    from kefu.knowledge.seed import knowledge_seed  # the knowledge base's categories and starting articles
+
     calendar_seed()
     catalogue_seed(type_model=OrderType, policy_model=SlaPolicy, level_model=WarningLevel)
+    knowledge_seed()
     calendar_invalidate()
     policy_cache_clear()
 
