@@ -15,6 +15,7 @@ from django_filters import NumberFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, serializers, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
@@ -213,3 +214,22 @@ class IdFilter(NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class StrictInput(serializers.Serializer):
+    """Refuses keys it does not know, so a misspelt field is a 400 instead of silently ignored."""
+
+    default_error_messages = {"unknown_field": gettext_lazy("Unknown field.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(str(k) for k in set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        message = str(self.error_messages["unknown_field"])
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
+            raise
+        if unknown:
+            raise serializers.ValidationError({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
+        return value

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from kefu.core.api import CodeOutputField, OutputModelSerializer
+from kefu.core.api import CodeOutputField, OutputModelSerializer, StrictInput
 from kefu.core.validators import mask_phone
 from kefu.customers.api.serializers import CustomerRefOutput, StaffRefOutput
 from kefu.desk.choices import (
@@ -33,7 +33,7 @@ from kefu.desk.models import Call, CallActivity, CallOrder
 from kefu.desk.selectors import CallbackItem, IvrAnswer
 from kefu.desk.services import CALL_ID
 from kefu.org.api.serializers import UnitRefOutput
-from kefu.workorders.api.serializers import IdField, OrderRefOutput, StrictInput
+from kefu.workorders.api.serializers import IdField, OrderRefOutput
 
 MAX_NOTE = 2000
 

@@ -6,16 +6,13 @@ Inputs check shapes and lengths only and refuse keys they do not know; the servi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
-from kefu.core.api import MAX_ID, CodeOutputField, ScopedPrimaryKeyField
+from kefu.core.api import MAX_ID, CodeOutputField, ScopedPrimaryKeyField, StrictInput
 from kefu.core.choices import UnitUtility
 from kefu.org.api.serializers import UnitRefOutput
 from kefu.org.models import OrgUnit
@@ -157,25 +154,6 @@ class DraftDetailOutput(DraftOutput):
 
 
 # ---------------------------------------------------------------- inputs
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses keys it does not know, so a misspelt field is a 400 instead of silently ignored."""
-
-    default_error_messages = {"unknown_field": _("Unknown field.")}
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(str(k) for k in set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        message = str(self.error_messages["unknown_field"])
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                exc.detail.update({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
-            raise
-        if unknown:
-            raise serializers.ValidationError({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
-        return value
 
 
 class SearchQuery(serializers.Serializer):

@@ -11,7 +11,6 @@ second); ``WorkOrderOutput`` documents the same shape and a test keeps the two e
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
@@ -20,9 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
-from kefu.core.api import CodeOutputField, OutputModelSerializer, parse_id, request_user
+from kefu.core.api import CodeOutputField, OutputModelSerializer, StrictInput, parse_id, request_user
 from kefu.core.choices import UtilityKind
 from kefu.core.validators import mask_phone
 from kefu.customers.api.serializers import StaffRefOutput
@@ -405,25 +403,6 @@ class OrderRefField(serializers.Field):
 
 
 # ---------------------------------------------------------------- inputs
-
-
-class StrictInput(serializers.Serializer):
-    """Refuses keys it does not know, so a misspelt field is a 400 instead of silently ignored."""
-
-    default_error_messages = {"unknown_field": _("Unknown field.")}
-
-    def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(str(k) for k in set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        message = str(self.error_messages["unknown_field"])
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                exc.detail.update({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
-            raise
-        if unknown:
-            raise serializers.ValidationError({k: [ErrorDetail(message, code="unknown_field")] for k in unknown})
-        return value
 
 
 def _text(max_length: int = MAX_TEXT, *, required: bool = True, **kwargs: Any) -> serializers.CharField:
