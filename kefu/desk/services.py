@@ -136,8 +136,10 @@ def _derive(call: Call, events: dict[str, CtiEvent]) -> None:
     if call.state in (CallState.MISSED, CallState.ABANDONED):
         if call.caller_e164 and call.callback_status == CallbackStatus.NONE:
             call.callback_status = CallbackStatus.PENDING
-    elif call.callback_status == CallbackStatus.PENDING:
+    elif call.callback_status in (CallbackStatus.PENDING, CallbackStatus.CLAIMED):
+        # The caller was talked to after all: nobody needs to ring them back, even if someone took it.
         call.callback_status = CallbackStatus.NONE
+        call.callback_by = None
 
 
 def _record(event: CtiInput, *, unit: Any, source_actor: Any) -> CtiOutcome:

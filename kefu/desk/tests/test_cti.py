@@ -14,6 +14,7 @@ from kefu.customers.tests.factories import make_account
 from kefu.desk.choices import CallbackStatus, CallState
 from kefu.desk.models import Call, CtiEvent
 from kefu.desk.selectors import callback_queue, desk_call, desk_card
+from kefu.desk.services import callback_claim
 from kefu.desk.tests.factories import (
     CTI_URL,
     Center,
@@ -190,6 +191,16 @@ def test_a_late_answered_event_takes_the_call_out_of_the_callback_queue(world: A
     cti(center, "answered", call.call_id, at=call.rang_at + timedelta(seconds=5), extension="8001")
     call = call_of(call.call_id)
     assert (call.state, call.callback_status) == (CallState.COMPLETED, CallbackStatus.NONE)
+    assert callback_queue(world.agent_a1) == []
+
+
+def test_a_late_answered_event_also_settles_a_callback_already_taken(world: Any, center: Center) -> None:
+    call = miss(center, caller="13800138000")
+    callback_claim(actor=world.agent_a1, call_pk=call.pk)
+    assert call.rang_at is not None
+    cti(center, "answered", call.call_id, at=call.rang_at + timedelta(seconds=5), extension="8001")
+    call = call_of(call.call_id)
+    assert (call.callback_status, call.callback_by_id) == (CallbackStatus.NONE, None)
     assert callback_queue(world.agent_a1) == []
 
 
