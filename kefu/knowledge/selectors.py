@@ -12,10 +12,11 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kefu.core.api import parse_id
 from kefu.core.errors import InvalidInput
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit
-from kefu.org.scope import for_user, has_capability
+from kefu.org.scope import for_user, has_capability, unit_in_scope
 
 from . import search
 from .models import Article, ArticleRevision, Category, SearchEntry
@@ -94,6 +95,35 @@ def region_chain(unit: OrgUnit | None) -> list[int] | None:
     if unit is None:
         return None
     return [int(part) for part in unit.path.split(".") if part.isdigit()] or [unit.pk]
+
+
+def reader_region(user: Any) -> OrgUnit | None:
+    """The unit whose customers the reader serves: searches show company-wide articles and those for
+    this unit or a unit above it. None (superusers): every region."""
+    if getattr(user, "is_superuser", False):
+        return None
+    return getattr(user, "unit", None)
+
+
+def region_readable(user: Any, region: OrgUnit | None) -> bool:
+    """A regional article is for its own area: readers there (the unit or below it) and the people
+    looking after that area (units above it). Elsewhere it is out of scope."""
+    if region is None or getattr(user, "is_superuser", False):
+        return True
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        return False
+    return region.pk in (region_chain(unit) or []) or unit_in_scope(user, region)
+
+
+def readable_revision(user: Any, article_id: int) -> ArticleRevision:
+    """The published revision a reader may open; anything else is the same 404."""
+    if parse_id(article_id) is None:  # a URL id too big for the id column
+        raise Http404
+    revision = published_get(user=user, article_id=article_id)
+    if not region_readable(user, revision.region):
+        raise Http404
+    return revision
 
 
 @dataclass

@@ -27,9 +27,9 @@ from kefu.org.scope import require
 from .. import services
 from ..choices import ArticleAction
 from ..models import Article
-from ..selectors import article_history, article_qs, knowledge_search
+from ..selectors import article_history, article_qs, knowledge_search, readable_revision, reader_region
 from ..services import CONTENT_FIELDS
-from ..views.common import STEP_CAPABILITY, allowed_steps, readable_revision, reader_region
+from ..views.common import STEP_CAPABILITY, allowed_steps
 from . import serializers as s
 
 

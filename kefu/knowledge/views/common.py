@@ -7,16 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
-from django.http import Http404
 
-from kefu.core.api import parse_id
 from kefu.org.choices import Capability
-from kefu.org.models import OrgUnit
-from kefu.org.scope import has_capability, unit_in_scope
+from kefu.org.scope import has_capability
 
 from ..choices import TRANSITIONS, ArticleAction
 from ..models import Article, ArticleRevision, Category
-from ..selectors import category_tree, published_get, region_chain, visible_entries
+from ..selectors import category_tree, reader_region, region_chain, visible_entries
 
 LATEST = 10
 
@@ -33,35 +30,6 @@ def allowed_steps(user: Any, article: Article) -> list[str]:
     """The review steps the article's status allows and the user's role may take."""
     return [a for a, cap in STEP_CAPABILITY.items()
             if article.status in TRANSITIONS[a] and has_capability(user, cap)]
-
-
-def reader_region(user: Any) -> OrgUnit | None:
-    """The unit whose customers the reader serves: searches show company-wide articles and those for
-    this unit or a unit above it. None (superusers): every region."""
-    if getattr(user, "is_superuser", False):
-        return None
-    return getattr(user, "unit", None)
-
-
-def region_readable(user: Any, region: OrgUnit | None) -> bool:
-    """A regional article is for its own area: readers there (the unit or below it) and the people
-    looking after that area (units above it). Elsewhere it is out of scope."""
-    if region is None or getattr(user, "is_superuser", False):
-        return True
-    unit = getattr(user, "unit", None)
-    if unit is None:
-        return False
-    return region.pk in (region_chain(unit) or []) or unit_in_scope(user, region)
-
-
-def readable_revision(user: Any, article_id: int) -> ArticleRevision:
-    """The published revision a reader may open; anything else is the same 404."""
-    if parse_id(article_id) is None:  # a URL id too big for the id column
-        raise Http404
-    revision = published_get(user=user, article_id=article_id)
-    if not region_readable(user, revision.region):
-        raise Http404
-    return revision
 
 
 @dataclass

@@ -23,10 +23,12 @@ from ..selectors import (
     article_qs,
     category_with_descendants,
     knowledge_search,
+    readable_revision,
+    reader_region,
     region_chain,
     visible_entries,
 )
-from .common import category_overview, readable_revision, reader_region
+from .common import category_overview
 
 PAGE_SIZE = 20
 
