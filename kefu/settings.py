@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.org",
     "kefu.customers",
+    "kefu.grid",
     "kefu.workorders",
     "kefu.knowledge",
     "kefu.desk",

@@ -55,10 +55,13 @@ class Capability(models.TextChoices):
     KNOWLEDGE_PUBLISH = "knowledge.publish", _("Review, publish and retire knowledge articles")
     DESK = "desk", _("Take calls at the agent desk and work the callback queue")
     CALL_EVENTS = "call.events", _("Send telephone call events and IVR queries")
+    GRID_VIEW = "grid.view", _("View the network topology")
+    GRID_EDIT = "grid.edit", _("Edit and import the network topology")
 
 
 _ALL = frozenset(Capability)
-_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW, Capability.KNOWLEDGE_VIEW})
+_READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW, Capability.KNOWLEDGE_VIEW,
+                   Capability.GRID_VIEW})
 _CENTER = frozenset({Capability.ORDER_INTAKE, Capability.ORDER_DISPATCH, Capability.ORDER_REPLY})
 _FIELD = frozenset({Capability.ORDER_HANDLE})
 
@@ -70,7 +73,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
                                           Capability.KNOWLEDGE_EDIT},
     Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER, Capability.ORDER_DISPATCH,
                             Capability.ORDER_SUPERVISE, Capability.HANDOVER, Capability.KNOWLEDGE_EDIT,
-                            Capability.KNOWLEDGE_PUBLISH},
+                            Capability.KNOWLEDGE_PUBLISH, Capability.GRID_EDIT},
     Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA},
     Role.CREW: _READ | _FIELD,
     Role.MANAGER_FULL: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
