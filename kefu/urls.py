@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kefu.workorders.api.urls")),
     path("", include("kefu.knowledge.api.urls")),
     path("", include("kefu.desk.api.urls")),
+    path("", include("kefu.grid.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("orders/", include("kefu.workorders.urls")),
     path("knowledge/", include("kefu.knowledge.urls")),
     path("desk/", include("kefu.desk.urls")),
+    path("grid/", include("kefu.grid.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

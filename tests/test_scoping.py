@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from kefu.desk.tests.factories import make_center, miss
+from kefu.grid.services import node_create
 from kefu.knowledge.tests.factories import make_article
 from kefu.org.tests.factories import make_staff
 from kefu.workorders.handover import handover_create
@@ -148,6 +149,25 @@ def kb_draft(w: World) -> dict[str, Any]:
 
 def kb_draft_action(w: World) -> dict[str, Any]:
     return {**kb_draft(w), "action": "submit"}
+
+
+def grid_node(w: World) -> dict[str, Any]:
+    """A transformer area of county A1 under a feeder of A1 under a substation of city A."""
+    builder = make_staff("grid_builder", unit=w.province, roles=["director"])
+    sub = node_create(actor=builder, data={"code": "SUB1", "name": "变电站", "kind": "substation",
+                                          "utility": "power"}, unit=w.city_a)
+    feeder = node_create(actor=builder, data={"code": "F1", "name": "10kV 文三线", "kind": "feeder",
+                                             "utility": "power"}, parent=sub, unit=w.county_a1)
+    ta = node_create(actor=builder, data={"code": "T1", "name": "文三1号台区", "kind": "ta", "utility": "power"},
+                     parent=feeder, unit=w.county_a1)
+    return {"pk": ta.pk}
+
+
+def grid_sp(w: World) -> dict[str, Any]:
+    return {"pk": w.account_a1.service_point_id}
+
+
+GRID_EDITORS = {"director", "admin"}
 
 
 # Roles with the desk (Capability.DESK), the knowledge editors and publishers, and the telephone system.
@@ -282,6 +302,14 @@ ROUTES: dict[str, Route] = {
     "knowledge:create": Route("page", capability_roles=KB_EDITORS),
     "knowledge:edit": Route("page", obj=kb_draft, capability_roles=KB_EDITORS),
     "knowledge:action": Route("page", obj=kb_draft_action, method="post", capability_roles=KB_EDITORS),
+    # Network topology.
+    "grid:tree": Route("page"),
+    "grid:node": Route("page", obj=grid_node),
+    "grid:children": Route("page", obj=grid_node),
+    "grid:node-create": Route("page", capability_roles=GRID_EDITORS),
+    "grid:node-edit": Route("page", obj=grid_node, capability_roles=GRID_EDITORS),
+    "grid:import": Route("page", capability_roles=GRID_EDITORS),
+    "grid:export": Route("page"),
     # API.
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
@@ -342,6 +370,11 @@ ROUTES: dict[str, Route] = {
     "api-desk-callback-claim": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
     "api-desk-callback-record": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
     "api-desk-callback-release": Route("api", obj=desk_call, method="post", capability_roles=DESK_ROLES),
+    # Topology API.
+    "api-grid-node-list": Route("api"),
+    "api-grid-node-detail": Route("api", obj=grid_node),
+    "api-grid-node-accounts": Route("api", obj=grid_node),
+    "api-grid-service-point-path": Route("api", obj=grid_sp),
     # Knowledge API.
     "api-knowledge-search": Route("api"),
     "api-knowledge-article": Route("api", obj=kb_published),

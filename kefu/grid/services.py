@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, Max, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
@@ -19,6 +19,11 @@ from kefu.org.scope import require, unit_in_scope
 
 from .choices import GAS_KINDS, MAX_DEPTH, PATH_STEP, POWER_KINDS, NodeKind
 from .models import Attachment, GridNode, NodeEvent
+
+# Enum ``.values`` is rebuilt on every access; imports check 100,000 rows with these.
+_UTILITIES = frozenset(UtilityKind.values)
+_KINDS = frozenset(NodeKind.values)
+_REGIONS = frozenset(RegionClass.values)
 
 
 def node_path(parent: GridNode | None, pk: int) -> str:
@@ -43,15 +48,15 @@ def check_node_fields(data: dict[str, Any]) -> dict[str, list[str]]:
     elif len(name) > 100:
         errors["name"] = [_("The name is too long (at most 100 characters).")]
     utility = data.get("utility")
-    if utility not in UtilityKind.values:
+    if utility not in _UTILITIES:
         errors["utility"] = [_("Utility must be power or gas.")]
     kind = data.get("kind")
-    if kind not in NodeKind.values:
+    if kind not in _KINDS:
         errors["kind"] = [_("Unknown node kind %(value)s.") % {"value": kind}]
-    elif utility in UtilityKind.values and not kind_fits(kind, utility):
+    elif utility in _UTILITIES and not kind_fits(kind, utility):
         errors["kind"] = [_("A %(kind)s is not part of a %(utility)s network.")
                           % {"kind": NodeKind(kind).label, "utility": UtilityKind(utility).label}]
-    if data.get("region_class") and data["region_class"] not in RegionClass.values:
+    if data.get("region_class") and data["region_class"] not in _REGIONS:
         errors["region_class"] = [_("Region class must be urban, rural or remote.")]
     return errors
 
@@ -64,7 +69,12 @@ def check_parent(node: GridNode | None, parent: GridNode | None, utility: str) -
         return [_("The parent node belongs to the other utility's network.")]
     if node is not None and node.pk and parent.path.startswith(node.path):
         return [_("A node cannot be moved under itself or one of its own descendants (that would be a cycle).")]
-    if parent.depth + 1 >= MAX_DEPTH:
+    # A moved node brings its subtree along: its deepest descendant must still fit.
+    height = 0
+    if node is not None and node.pk:
+        deepest = GridNode.objects.filter(path__startswith=node.path).aggregate(m=Max("depth"))["m"]
+        height = (deepest or node.depth) - node.depth
+    if parent.depth + 1 + height >= MAX_DEPTH:
         return [_("The tree would be deeper than %(max)d levels.") % {"max": MAX_DEPTH}]
     return []
 

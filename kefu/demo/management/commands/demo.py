@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from kefu.demo.desk import CTI_USERNAME, DeskResult, desk_demo_load, desk_demo_wipe
+from kefu.demo.grid import GridResult, grid_demo_load, grid_demo_wipe
 from kefu.demo.loader import admin_is_demo, demo_load, demo_loaded_count
 from kefu.demo.orderload import OrdersResult, demo_orders_count, demo_orders_load
 from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
@@ -39,6 +40,7 @@ class Command(BaseCommand):
         # Calls point at demo units, customers and orders: clear them before those are wiped.
         if options["reset"] or demo_loaded_count() is None:
             desk_demo_wipe()
+            grid_demo_wipe()  # nodes hold protected references to the demo units and service points
         elif options["reset_orders"] or demo_orders_count() is None:
             desk_demo_wipe(orders_only=True)
         result = demo_load(
@@ -56,6 +58,7 @@ class Command(BaseCommand):
                 f"Loaded {result.customers:,} demo customers into {connection.vendor} in {result.seconds:.1f} s"
                 + (f" ({rows})" if rows else "")
             ))
+        self._report_grid(grid_demo_load(seed=options["seed"]))
         order_result = demo_orders_load(orders=orders, seed=options["seed"], reset=options["reset_orders"],
                                         progress=progress, log=self.stdout.write)
         self._report_orders(order_result, orders)
@@ -80,6 +83,15 @@ class Command(BaseCommand):
         if result.personas:
             who = ", ".join(f"{name} {n}" for name, n in result.personas.items())
             self.stdout.write(f"Open orders to try first (Work orders → My queue / Unit queue): {who}")
+
+    def _report_grid(self, result: GridResult) -> None:
+        if result.loaded:
+            self.stdout.write(self.style.SUCCESS(
+                f"Built the demo network topology in {result.seconds:.1f} s: {result.nodes:,} nodes, "
+                f"{result.attached:,} service points attached"))
+        elif result.attached:
+            self.stdout.write(f"The demo network topology is already built ({result.attached:,} service points "
+                              f"attached); nothing to do.")
 
     def _report_desk(self, result: DeskResult) -> None:
         if result.loaded:
