@@ -36,10 +36,17 @@ CATEGORIES: list[tuple[str, str, str, str | None, int]] = [
 
 def category_seed() -> dict[str, Category]:
     by_code: dict[str, Category] = {}
+    existing = {c.code: c for c in Category.objects.all()}
     for code, name, name_en, parent, sort in CATEGORIES:
-        cat, _created = Category.objects.update_or_create(
-            code=code, defaults={"name": name, "name_en": name_en, "parent": by_code.get(parent or ""),
-                                 "sort": sort})
+        wanted = {"name": name, "name_en": name_en, "parent": by_code.get(parent or ""), "sort": sort}
+        cat = existing.get(code)
+        if cat is None:
+            cat = Category.objects.create(code=code, **wanted)
+        elif any(getattr(cat, key) != value for key, value in wanted.items()):
+            # Written only when it differs: a seed run on an unchanged base writes nothing.
+            Category.objects.filter(pk=cat.pk).update(**wanted)
+            for key, value in wanted.items():
+                setattr(cat, key, value)
         by_code[code] = cat
     return by_code
 
