@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from kefu.core.errors import InvalidInput, PermissionDeniedError
@@ -16,6 +18,13 @@ from kefu.grid.exports import export, topology_rows
 from kefu.grid.imports import ImportReport, attachments_import, read_table, topology_import
 from kefu.grid.models import Attachment, GridNode, NodeEvent
 from kefu.grid.selectors import accounts_under, ancestors, path_to_root, service_points_under, subtree_nodes
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The messages are checked in English, the language of the msgids (Chinese is the default)."""
+    with translation.override("en"):
+        yield
 
 HEADER = ["code", "name", "kind", "utility", "parent_code", "unit_code", "region_class", "dedicated"]
 TREE = [

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from kefu.core.errors import InvalidInput, NotFoundError, PermissionDeniedError
 from kefu.grid.models import Attachment, GridNode, NodeEvent
 from kefu.grid.selectors import accounts_under, ancestors, path_to_root, subtree_nodes
 from kefu.grid.services import attach, node_create, node_update
 from kefu.grid.tests.factories import make_node
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The messages are checked in English, the language of the msgids (Chinese is the default)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
