@@ -106,6 +106,9 @@ def shared_database() -> Iterator[None]:
         path = str(Path(folder) / "threads.sqlite3")
         copy = sqlite3.connect(path)
         memory.backup(copy)
+        # WAL is a property of the file: set it once here, so the threads' own "journal_mode=WAL" on
+        # connect finds it done instead of racing each other for the exclusive lock it needs.
+        copy.execute("PRAGMA journal_mode=WAL")
         copy.close()
         settings_dict["NAME"] = path
         conn.connection = None
