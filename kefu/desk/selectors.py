@@ -13,15 +13,15 @@ from django.utils import timezone
 
 from kefu.core.api import parse_id
 from kefu.core.validators import try_parse_phone
-from kefu.customers.models import Account, Customer
+from kefu.customers.models import Account, Contact, Customer
 from kefu.customers.selectors import account_qs, customer_qs
 from kefu.org.choices import Capability
-from kefu.org.scope import for_user, has_capability
+from kefu.org.scope import for_user
 from kefu.workorders.choices import OPEN_STATUSES
 from kefu.workorders.models import WorkOrder
 from kefu.workorders.selectors import workorder_qs
 
-from .choices import LIVE_STATES, CallbackStatus, CallState
+from .choices import CallbackStatus, CallState
 from .models import Call, CallOrder, Extension
 
 WRAP_UP = timedelta(minutes=30)  # an ended call stays on the desk this long until its result is recorded
@@ -208,8 +208,6 @@ def ivr_lookup(user: Any, *, caller: str = "", account_number: str = "") -> IvrA
         customer_ids += list(Account.objects.filter(number=account_number.strip()).values_list("customer_id",
                                                                                                 flat=True))
     if phone is not None:
-        from kefu.customers.models import Contact
-
         customer_ids += list(Contact.objects.filter(phone=phone.e164).values_list("customer_id", flat=True)[:20])
     customer_ids = list(dict.fromkeys(customer_ids))
     match = Q(customer_id__in=customer_ids) if customer_ids else Q(pk__in=[])
@@ -228,10 +226,3 @@ def ivr_lookup(user: Any, *, caller: str = "", account_number: str = "") -> IvrA
         outages=[],
     )
 
-
-def may_use_desk(user: Any) -> bool:
-    return has_capability(user, Capability.DESK)
-
-
-def live_states() -> frozenset[str]:
-    return LIVE_STATES

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError, PermissionDeniedError
 from kefu.core.validators import try_parse_phone
-from kefu.customers.models import Account, Contact, Customer
+from kefu.customers.models import Account, Contact
 from kefu.customers.selectors import account_qs, customer_qs
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit
@@ -433,11 +433,6 @@ def callback_release(*, actor: Any, call_pk: int) -> Call:
     call.save(update_fields=["callback_status", "callback_by", "version", "updated_at"])
     _activity(call, ActivityKind.CALLBACK_RELEASED, actor)
     return call
-
-
-def customer_for_account(number: str) -> Customer | None:
-    account = Account.objects.select_related("customer").filter(number=(number or "").strip()).first()
-    return account.customer if account else None
 
 
 # ---- managing extensions --------------------------------------------------------------------------

@@ -256,20 +256,28 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     return _panel_response(request)
 
 
-@desk_view
-@require_POST
-def identify(request: HttpRequest, pk: int) -> HttpResponse:
-    form = IdentifyForm(request.POST)
+def _panel_action(request: HttpRequest, form: Any, act: Callable[[dict[str, Any]], str]) -> HttpResponse:
+    """Validate the small form of a call-panel action, run it, and answer with the panel and a notice
+    (or the refusal as a message)."""
     if not form.is_valid():
         return _panel_response(request, error=_form_error_text(form), status=400)
     try:
-        call = call_identify(actor=request.user, call_pk=pk, customer_id=form.cleaned_data["customer"],
-                             account_id=form.cleaned_data["account"])
+        notice = act(form.cleaned_data)
     except ApplicationError as exc:
         _business_error(exc)
         return _panel_response(request, error=_error_text(exc), status=exc.status_code)
-    name = call.customer.name if call.customer else ""
-    return _panel_response(request, notice=_("Caller identified: %(name)s.") % {"name": name})
+    return _panel_response(request, notice=notice)
+
+
+@desk_view
+@require_POST
+def identify(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(data: dict[str, Any]) -> str:
+        call = call_identify(actor=request.user, call_pk=pk, customer_id=data["customer"],
+                             account_id=data["account"])
+        return _("Caller identified: %(name)s.") % {"name": call.customer.name if call.customer else ""}
+
+    return _panel_action(request, IdentifyForm(request.POST), act)
 
 
 @desk_view
@@ -294,33 +302,22 @@ def find_customer(request: HttpRequest) -> HttpResponse:
 @desk_view
 @require_POST
 def link_order(request: HttpRequest, pk: int) -> HttpResponse:
-    form = LinkForm(request.POST)
-    if not form.is_valid():
-        return _panel_response(request, error=_form_error_text(form), status=400)
-    try:
-        order = call_link_order(actor=request.user, call_pk=pk, order_id=form.cleaned_data["order"],
-                                note=form.cleaned_data["note"])
-    except ApplicationError as exc:
-        _business_error(exc)
-        return _panel_response(request, error=_error_text(exc), status=exc.status_code)
-    return _panel_response(request, notice=_("The call is linked to order %(number)s (%(n)d repeat calls).") % {
-        "number": order.number, "n": order.repeat_count})
+    def act(data: dict[str, Any]) -> str:
+        order = call_link_order(actor=request.user, call_pk=pk, order_id=data["order"], note=data["note"])
+        return _("The call is linked to order %(number)s (%(n)d repeat calls).") % {
+            "number": order.number, "n": order.repeat_count}
+
+    return _panel_action(request, LinkForm(request.POST), act)
 
 
 @desk_view
 @require_POST
 def urge_order(request: HttpRequest, pk: int) -> HttpResponse:
-    form = UrgeForm(request.POST)
-    if not form.is_valid():
-        return _panel_response(request, error=_form_error_text(form), status=400)
-    try:
-        order = call_urge_order(actor=request.user, call_pk=pk, order_id=form.cleaned_data["order"],
-                                reason=form.cleaned_data["reason"])
-    except ApplicationError as exc:
-        _business_error(exc)
-        return _panel_response(request, error=_error_text(exc), status=exc.status_code)
-    return _panel_response(request, notice=_("Order %(number)s urged (%(n)d times).") % {
-        "number": order.number, "n": order.urge_count})
+    def act(data: dict[str, Any]) -> str:
+        order = call_urge_order(actor=request.user, call_pk=pk, order_id=data["order"], reason=data["reason"])
+        return _("Order %(number)s urged (%(n)d times).") % {"number": order.number, "n": order.urge_count}
+
+    return _panel_action(request, UrgeForm(request.POST), act)
 
 
 @desk_view
