@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kefu.grid",
     "kefu.workorders",
     "kefu.knowledge",
+    "kefu.outages",
     "kefu.desk",
     "kefu.shell",
     "kefu.demo",
@@ -146,6 +147,8 @@ KEFU_SMS_BACKEND = env_str("KEFU_SMS_BACKEND", "file")
 KEFU_SMS_URL = env_str("KEFU_SMS_URL", "")
 KEFU_SMS_TOKEN = env_str("KEFU_SMS_TOKEN", "")
 KEFU_OUTBOX_MAX_ATTEMPTS = env_int("KEFU_OUTBOX_MAX_ATTEMPTS", 8)
+# The number customers are told to call in outage messages.
+KEFU_HOTLINE = env_str("KEFU_HOTLINE", "95598")
 EMAIL_BACKEND = env_str("KEFU_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("KEFU_FROM_EMAIL", "kefu@localhost")
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")

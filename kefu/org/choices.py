@@ -57,11 +57,15 @@ class Capability(models.TextChoices):
     CALL_EVENTS = "call.events", _("Send telephone call events and IVR queries")
     GRID_VIEW = "grid.view", _("View the network topology")
     GRID_EDIT = "grid.edit", _("Edit and import the network topology")
+    OUTAGE_VIEW = "outage.view", _("View outages and reliability figures")
+    OUTAGE_EDIT = "outage.edit", _("Draft outages, change their times and record restoration")
+    OUTAGE_PUBLISH = "outage.publish", _("Review and publish outages")
+    OUTAGE_OVERRIDE = "outage.override", _("Publish an outage that breaks a notice rule, with a reason")
 
 
 _ALL = frozenset(Capability)
 _READ = frozenset({Capability.CUSTOMER_VIEW, Capability.ORG_VIEW, Capability.ORDER_VIEW, Capability.KNOWLEDGE_VIEW,
-                   Capability.GRID_VIEW})
+                   Capability.GRID_VIEW, Capability.OUTAGE_VIEW})
 _CENTER = frozenset({Capability.ORDER_INTAKE, Capability.ORDER_DISPATCH, Capability.ORDER_REPLY})
 _FIELD = frozenset({Capability.ORDER_HANDLE})
 
@@ -70,11 +74,14 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.AGENT: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.DESK},
     Role.SHIFT_LEADER: _READ | _CENTER | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.DESK,
                                           Capability.ORDER_SUPERVISE, Capability.HANDOVER,
-                                          Capability.KNOWLEDGE_EDIT},
+                                          Capability.KNOWLEDGE_EDIT, Capability.OUTAGE_EDIT,
+                                          Capability.OUTAGE_PUBLISH},
     Role.DIRECTOR: _READ | {Capability.PERSONAL_DATA, Capability.ACCOUNT_MANAGER, Capability.ORDER_DISPATCH,
                             Capability.ORDER_SUPERVISE, Capability.HANDOVER, Capability.KNOWLEDGE_EDIT,
-                            Capability.KNOWLEDGE_PUBLISH, Capability.GRID_EDIT},
-    Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA},
+                            Capability.KNOWLEDGE_PUBLISH, Capability.GRID_EDIT, Capability.OUTAGE_EDIT,
+                            Capability.OUTAGE_PUBLISH, Capability.OUTAGE_OVERRIDE},
+    # The handling unit (county dispatch, station) reports the outages it carries out.
+    Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA, Capability.OUTAGE_EDIT},
     Role.CREW: _READ | _FIELD,
     Role.MANAGER_FULL: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
                                          Capability.ACCOUNT_STATUS, Capability.ORDER_INTAKE},

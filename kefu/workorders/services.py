@@ -26,8 +26,9 @@ from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit
 from kefu.org.scope import require, unit_in_scope
 from kefu.workorders import clocks as clockwork
-from kefu.workorders import rules
+from kefu.workorders import hooks, rules
 from kefu.workorders.choices import (
+    PRE_RESULT,
     TRANSITIONS,
     Action,
     CancelReason,
@@ -204,6 +205,7 @@ def workorder_intake(
             OrderClock.objects.bulk_create(clocks)
             _event(order, EventKind.ACCEPTED, actor, now, to_status=Status.ACCEPTED, text=text,
                    data={"channel": channel})
+            hooks.after_intake(order, actor, now)
     except IntegrityError:
         # Two retries with the same key raced: the other one created the order.
         if key is not None:
@@ -366,6 +368,9 @@ def workorder_dispatch(*, actor: Any, order: WorkOrder, unit: OrgUnit | int | No
     text = _text(note, "note", required=False, label=_("Note"))
 
     def build(o: WorkOrder, clocks: list[OrderClock], at: datetime) -> Step:
+        refused = hooks.dispatch_refusal(o)
+        if refused:
+            raise IllegalTransition(refused)
         return Step({"handling_unit": target, "assignee": None, "dispatched_at": at}, text,
                     {"unit": target.pk, "unit_name": target.name})
 
@@ -647,3 +652,48 @@ def workorder_merge(*, actor: Any, order: WorkOrder, into: WorkOrder | int | Non
                        data={"from": merged.pk, "from_number": merged.number})
         notify_event(survivor, event)
     return merged
+
+
+def workorder_resolve_joint(*, order_id: int, result: str, reply: str, actor: Any,
+                            now: datetime | None = None) -> WorkOrder | None:
+    """Record the result and the reply of an order that waited on a shared cause (an outage that is
+    now restored), leaving it for the callback. The caller's service has checked the actor's right
+    over the shared cause; orders already past their result are left alone (returns None)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = WorkOrder.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+        if order is None or order.status not in PRE_RESULT:
+            return None
+        clocks = list(OrderClock.objects.filter(order=order).order_by("id"))
+        from_status = order.status
+        if order.status == Status.SUSPENDED:
+            for clock in clocks:
+                if clock.state == ClockState.PAUSED:
+                    clockwork.clock_resume(clock, now)
+                    _touch([clock])
+        _on_action(clocks, Action.HANDLE, now)
+        _on_action(clocks, Action.REPLY, now)
+        order.status = Status.REPLIED
+        order.result, order.reply = result, reply
+        order.handled_at = order.replied_at = now
+        order.contacted_at = order.contacted_at or now
+        order.suspended_from = ""
+        for clock in clocks:
+            if getattr(clock, "_dirty", False):
+                clock.save()
+        _apply_summary(order, clocks)
+        _save(order, ["status", "result", "reply", "handled_at", "replied_at", "contacted_at", "suspended_from",
+                      "due_at", "next_warning_at", "time_state"])
+        _event(order, Action.HANDLE, actor, now, from_status=from_status, to_status=Status.HANDLED, text=result,
+               data={"joint": True})
+        event = _event(order, Action.REPLY, actor, now, from_status=Status.HANDLED, to_status=Status.REPLIED,
+                       text=reply, data={"joint": True})
+        notify_event(order, event)
+    return order
+
+
+def workorder_annotate(*, order: WorkOrder, text: str, data: dict[str, Any], actor: Any,
+                       now: datetime | None = None) -> OrderEvent:
+    """A timeline note written by another app about the order (for example "linked to outage …"),
+    inside that app's transaction; it changes nothing on the order itself."""
+    return _event(order, EventKind.NOTE, actor, now or timezone.now(), text=text[:MAX_TEXT], data=data)
