@@ -5,6 +5,7 @@ idempotent through unique keys, so a retried publish never queues a message twic
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -41,7 +42,7 @@ def affected_compute(outage: Outage) -> tuple[int, int, int]:
         "SELECT %s, a.id, CASE WHEN a.importance <> %s THEN TRUE ELSE FALSE END, "
         "CASE WHEN n.dedicated OR a.customer_class IN (%s, %s) THEN TRUE ELSE FALSE END "
     )
-    head = [outage.pk, Importance.NORMAL, *DEDICATED_CLASSES]
+    head: list[Any] = [outage.pk, Importance.NORMAL, *DEDICATED_CLASSES]
     insert = f"INSERT INTO {aa} (outage_id, account_id, important, dedicated) "
     conflict = " ON CONFLICT (outage_id, account_id) DO NOTHING"
     with connection.cursor() as cursor:
