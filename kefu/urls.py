@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kefu.knowledge.api.urls")),
     path("", include("kefu.desk.api.urls")),
     path("", include("kefu.grid.api.urls")),
+    path("", include("kefu.outages.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("knowledge/", include("kefu.knowledge.urls")),
     path("desk/", include("kefu.desk.urls")),
     path("grid/", include("kefu.grid.urls")),
+    path("outages/", include("kefu.outages.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
