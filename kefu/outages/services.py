@@ -20,6 +20,7 @@ from kefu.customers.selectors import account_qs
 from kefu.grid.models import GridNode
 from kefu.grid.selectors import node_qs
 from kefu.org.choices import Capability
+from kefu.org.models import OrgUnit
 from kefu.org.scope import has_capability, require, unit_in_scope
 from kefu.workorders.models import WorkOrder
 from kefu.workorders.selectors import workorder_qs
@@ -154,12 +155,24 @@ def _clean(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
         errors["nodes"] = [_("Choose the topology nodes or list the accounts the outage cuts off.")]
     if errors:
         raise InvalidInput(errors)
-    unit = nodes[0].unit if nodes else listed[0].unit
-    if not unit_in_scope(actor, unit):
-        unit = actor.unit
+    unit = _owner(actor, [n.unit for n in nodes] + [a.unit for a in listed])
     return {"utility": utility, "outage_class": outage_class, "area": area, "reason": reason,
             "planned_start": start, "planned_end": end, "nodes": nodes, "listed": listed, "account": account,
             "order": order, "unit": unit}
+
+
+def _owner(actor: Any, units: list[OrgUnit]) -> OrgUnit:
+    """The lowest unit over every node and account in scope, so each of those units sees the outage;
+    never above the author's own unit."""
+    paths = [u.path for u in units]
+    first, last = min(paths), max(paths)
+    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    prefix = first[:size]
+    prefix = prefix[: prefix.rfind(".") + 1]
+    owner = OrgUnit.objects.filter(path=prefix).first() if prefix else None
+    if owner is None or not unit_in_scope(actor, owner):
+        return actor.unit
+    return owner
 
 
 # Helpers ----------------------------------------------------------------------------------------
