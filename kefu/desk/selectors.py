@@ -1,5 +1,5 @@
-"""Reads of the agent desk: the live call and its customer cards, the call log, the callback queue
-and the IVR's self-service answer."""
+"""Reads of the agent desk: the live call and its customer cards (with the known outages over them),
+the call log, the callback queue and the IVR's self-service answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
 
 from kefu.core.api import parse_id
 from kefu.core.validators import try_parse_phone
@@ -17,6 +18,9 @@ from kefu.customers.models import Account, Contact, Customer
 from kefu.customers.selectors import account_qs, customer_qs
 from kefu.org.choices import Capability
 from kefu.org.scope import for_user
+from kefu.outages.choices import LIVE, STATUS_COLOURS
+from kefu.outages.models import AffectedAccount, Outage
+from kefu.outages.selectors import BANNER_HORIZON, live_for_accounts
 from kefu.workorders.choices import OPEN_STATUSES
 from kefu.workorders.models import WorkOrder
 from kefu.workorders.selectors import workorder_qs
@@ -27,6 +31,8 @@ from .models import Call, CallOrder, Extension
 WRAP_UP = timedelta(minutes=30)  # an ended call stays on the desk this long until its result is recorded
 RECENT_ORDERS = 10
 RECENT_CALLS = 5
+BANNER_ACCOUNTS = 50  # candidate accounts looked up for outages (as kefu.outages.selectors.live_for_accounts)
+BANNER_OUTAGES = 5
 
 
 def call_qs(user: Any) -> QuerySet[Call]:
@@ -79,12 +85,84 @@ class CandidateCard:
         return list({a.manager_id: a.manager for a in self.accounts if a.manager_id}.values())
 
 
+def moment_text(value: datetime) -> str:
+    """A moment as an agent or the IVR reads it out: 12月1日 18:00 in Chinese, Dec 1 18:00 in English."""
+    local = timezone.localtime(value)
+    if (translation.get_language() or "").lower().startswith("zh"):
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return dateformat.format(local, "M j H:i")
+
+
+@dataclass
+class OutageBanner:
+    """A live outage over some of the candidate accounts: the banner at the top of the call card."""
+
+    outage: Outage
+    accounts: list[Account]  # the candidate accounts it cuts off
+    now: datetime
+
+    @property
+    def in_force(self) -> bool:
+        return self.outage.planned_start <= self.now
+
+    @property
+    def status_colour(self) -> str:
+        return STATUS_COLOURS.get(self.outage.status, "danger")
+
+    @property
+    def start_text(self) -> str:
+        return moment_text(self.outage.planned_start)
+
+    @property
+    def end_text(self) -> str:
+        return moment_text(self.outage.planned_end)
+
+    @property
+    def say(self) -> str:
+        """The sentence the agent reads to the caller."""
+        if self.in_force:
+            return _("Known outage: supply expected to be restored at %(end)s.") % {"end": self.end_text}
+        return _("Announced outage from %(start)s: supply expected to be restored at %(end)s.") % {
+            "start": self.start_text, "end": self.end_text}
+
+
+def outage_banners(accounts: list[Account], *, now: datetime | None = None) -> list[OutageBanner]:
+    """The live outages over the accounts (in force, or starting within the banner horizon), nearest
+    start first, each with the accounts it covers. One query: the same outages as
+    ``kefu.outages.selectors.live_for_accounts`` (a test holds them equal), read from the affected
+    accounts so that the desk also knows which of the caller's accounts each one cuts off."""
+    by_id = {a.pk: a for a in accounts[:BANNER_ACCOUNTS]}
+    if not by_id:
+        return []
+    now = now or timezone.now()
+    rows = (
+        AffectedAccount.objects.filter(account_id__in=list(by_id), outage__status__in=list(LIVE),
+                                       outage__planned_start__lte=now + BANNER_HORIZON,
+                                       outage__actual_end__isnull=True)
+        .select_related("outage").order_by("outage__planned_start", "outage_id", "account_id")
+        [: BANNER_ACCOUNTS * BANNER_OUTAGES]
+    )
+    banners: dict[int, OutageBanner] = {}
+    for row in rows:
+        banner = banners.get(row.outage_id)
+        if banner is None:
+            if len(banners) == BANNER_OUTAGES:
+                continue
+            banner = banners[row.outage_id] = OutageBanner(row.outage, [], now)
+        banner.accounts.append(by_id[row.account_id])
+    order = {pk: i for i, pk in enumerate(by_id)}
+    for banner in banners.values():
+        banner.accounts.sort(key=lambda a: order[a.pk])
+    return list(banners.values())
+
+
 @dataclass
 class DeskCard:
     call: Call
     candidates: list[CandidateCard]
     recent_calls: list[Call]
     linked_orders: list[CallOrder]
+    outages: list[OutageBanner] = field(default_factory=list)
 
     @property
     def unknown(self) -> bool:
@@ -92,7 +170,8 @@ class DeskCard:
 
 
 def desk_card(user: Any, call: Call) -> DeskCard:
-    """Everything the screen pop shows, in five queries whatever the number of candidates."""
+    """Everything the screen pop shows, in a fixed number of queries whatever the number of
+    candidates, accounts and outages (the outage banner is one query)."""
     ids = list(call.candidates or [])
     if call.customer_id and call.customer_id not in ids:
         ids.insert(0, call.customer_id)
@@ -127,7 +206,9 @@ def desk_card(user: Any, call: Call) -> DeskCard:
             .select_related("agent").order_by("-started_at")[:RECENT_CALLS]
         )
     links = list(call.order_links.select_related("order", "order__order_type").order_by("at"))
-    return DeskCard(call, list(cards.values()), recent_calls, links)
+    # The accounts of the customers shown, the identified account first.
+    shown = sorted((a for card in cards.values() for a in card.accounts), key=lambda a: a.pk != call.account_id)
+    return DeskCard(call, list(cards.values()), recent_calls, links, outage_banners(shown))
 
 
 def call_get(user: Any, pk: int) -> Call:
@@ -188,25 +269,44 @@ class IvrOrder:
 
 
 @dataclass
+class IvrOutage:
+    number: str
+    outage_class: str
+    outage_class_label: str
+    status: str
+    status_label: str
+    area: str
+    start: datetime
+    expected_restoration: datetime
+    in_force: bool
+
+
+@dataclass
 class IvrAnswer:
     matched: bool
     customer_ids: list[int]
     open_orders: list[IvrOrder]
-    outages: list[dict[str, Any]]  # filled by the outage module; empty until then
+    outages: list[IvrOutage] = field(default_factory=list)
 
     @property
     def has_open_order(self) -> bool:
         return bool(self.open_orders)
 
 
-def ivr_lookup(user: Any, *, caller: str = "", account_number: str = "") -> IvrAnswer:
+IVR_ACCOUNTS = 50
+
+
+def ivr_lookup(user: Any, *, caller: str = "", account_number: str = "",
+               now: datetime | None = None) -> IvrAnswer:
     """What the IVR can tell a caller without an agent: their open orders and when each is expected
-    to be done (the earliest running deadline), and any known outage affecting them."""
+    to be done (the earliest running deadline), and the known outages over the account keyed in (else
+    over every account of the customers with the calling number)."""
     customer_ids: list[int] = []
     phone = try_parse_phone(caller) if caller else None
+    keyed: list[tuple[int, int]] = []
     if account_number:
-        customer_ids += list(Account.objects.filter(number=account_number.strip()).values_list("customer_id",
-                                                                                                flat=True))
+        keyed = list(Account.objects.filter(number=account_number.strip()).values_list("pk", "customer_id"))
+        customer_ids += [customer_id for _pk, customer_id in keyed]
     if phone is not None:
         customer_ids += list(Contact.objects.filter(phone=phone.e164).values_list("customer_id", flat=True)[:20])
     customer_ids = list(dict.fromkeys(customer_ids))
@@ -218,11 +318,20 @@ def ivr_lookup(user: Any, *, caller: str = "", account_number: str = "") -> IvrA
         WorkOrder.objects.filter(match, status__in=list(OPEN_STATUSES)).select_related("order_type")
         .order_by("-accepted_at")[:10]
     )
+    if keyed:
+        account_ids = [pk for pk, _customer_id in keyed]
+    elif customer_ids:
+        account_ids = list(Account.objects.filter(customer_id__in=customer_ids).order_by("pk")
+                           .values_list("pk", flat=True)[:IVR_ACCOUNTS])
+    else:
+        account_ids = []
+    now = now or timezone.now()
+    outages = live_for_accounts(account_ids, now=now)
     return IvrAnswer(
         matched=bool(customer_ids),
         customer_ids=customer_ids,
         open_orders=[IvrOrder(o.number, o.order_type.name, o.status, o.get_status_display(), o.accepted_at,
                               o.due_at) for o in orders],
-        outages=[],
+        outages=[IvrOutage(o.number, o.outage_class, o.get_outage_class_display(), o.status, o.get_status_display(),
+                           o.area, o.planned_start, o.planned_end, o.planned_start <= now) for o in outages],
     )
-

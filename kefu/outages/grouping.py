@@ -117,7 +117,9 @@ def _group(call: FaultCall, chain: list[GridNode], now: datetime) -> None:
     if rule is None:
         return
     since = now - timedelta(minutes=rule.window_minutes)
-    waiting = FaultCall.objects.filter(at__gte=since, at__lte=now, outage__isnull=True, utility=call.utility)
+    # Calls a dispatcher already judged "not one fault" (a dismissed proposal) do not count again.
+    waiting = (FaultCall.objects.filter(at__gte=since, at__lte=now, outage__isnull=True, utility=call.utility)
+               .exclude(proposal__status=ProposalStatus.DISMISSED))
     target: GridNode | None = None
     if call.feeder_id is not None:
         areas = list(waiting.filter(feeder_id=call.feeder_id, area__isnull=False)
@@ -189,7 +191,7 @@ def proposal_confirm(*, actor: Any, proposal: FaultProposal | int, expected_hour
         rule = GroupingRule.objects.filter(utility=locked.utility).first()
         hours = expected_hours or (rule.expected_hours if rule else 4)
         if not 1 <= hours <= 72:
-            raise IllegalTransition(_("Expected restoration must be 1 to 72 hours away."))
+            raise InvalidInput({"expected_hours": [_("Expected restoration must be 1 to 72 hours away.")]})
         node = locked.node
         seq = sequence_next(key="outage")
         outage = Outage.objects.create(

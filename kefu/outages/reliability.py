@@ -120,7 +120,8 @@ def reliability(*, unit: OrgUnit, start: date, end: date, utility: str = "power"
             merged = _merge(intervals)
             interruptions += len(merged)
             seconds += sum((e - s).total_seconds() for s, e in merged)
-    return Indices(unit, start, end, served, interruptions, _hours(seconds), len(spans))
+    # Outages that reached this unit's customers, not every outage of the utility.
+    return Indices(unit, start, end, served, interruptions, _hours(seconds), sum(1 for pk in spans if counts.get(pk)))
 
 
 def _overlap_groups(spans: dict[int, tuple[datetime, datetime]]) -> list[list[int]]:

@@ -15,7 +15,7 @@ from kefu.core.api import parse_id
 from kefu.org.choices import Capability
 from kefu.org.scope import for_user
 
-from .choices import LIVE, ProposalStatus
+from .choices import LIVE, MARKETING_CLASSES, ProposalStatus
 from .models import AffectedAccount, FaultCall, FaultProposal, Outage, OutageEvent
 
 # The desk warns about outages in force now and those starting within this horizon.
@@ -91,9 +91,11 @@ def live_for_accounts(account_ids: list[int], *, now: datetime | None = None) ->
 
 
 def public_live(*, utility: str = "", now: datetime | None = None, days: int = 7) -> QuerySet[Outage]:
-    """What the public list shows: live outages and those starting within ``days``; no personal data."""
+    """What the public list shows: live outages and those starting within ``days``; no personal data,
+    so no disconnections of single accounts (arrears, theft, violation)."""
     now = now or timezone.now()
-    qs = Outage.objects.filter(status__in=LIVE, planned_start__lte=now + timedelta(days=days))
+    qs = (Outage.objects.filter(status__in=LIVE, planned_start__lte=now + timedelta(days=days))
+          .exclude(outage_class__in=MARKETING_CLASSES))
     if utility:
         qs = qs.filter(utility=utility)
     return qs.only("number", "utility", "outage_class", "status", "area", "reason", "planned_start", "planned_end",

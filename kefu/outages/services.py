@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from kefu.core.api import parse_id
 from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError
 from kefu.core.services import sequence_next
+from kefu.core.validators import try_parse_phone
+from kefu.customers.choices import PhoneKind
 from kefu.customers.models import Account
 from kefu.customers.selectors import account_qs
 from kefu.grid.models import GridNode
@@ -265,6 +267,10 @@ def outage_create(*, actor: Any, data: dict[str, Any], now: datetime | None = No
     return outage
 
 
+def _shown(value: Any) -> str:
+    return timezone.localtime(value).isoformat() if isinstance(value, datetime) else str(value)
+
+
 def _counts(outage: Outage) -> dict[str, int]:
     return {"affected": outage.affected_count, "important": outage.important_count,
             "dedicated": outage.dedicated_count}
@@ -278,13 +284,14 @@ def outage_update(*, actor: Any, outage: Outage | int, data: dict[str, Any], exp
         locked = _lock(actor, outage, expected_version)
         _move(locked, Action.EDIT)
         clean = _clean(actor, data)
-        before = {f: str(getattr(locked, f)) for f in ("outage_class", "area", "reason", "planned_start",
-                                                      "planned_end")}
+        # Compared as values: the stored start is in UTC, the typed one in local time.
+        before = {f: getattr(locked, f) for f in ("outage_class", "area", "reason", "planned_start", "planned_end")}
         for field in ("utility", "outage_class", "area", "reason", "planned_start", "planned_end", "account",
                       "order", "unit"):
             setattr(locked, field, clean[field])
         _scope(locked, clean)
-        changed = {f: [old, str(getattr(locked, f))] for f, old in before.items() if old != str(getattr(locked, f))}
+        changed = {f: [_shown(old), _shown(getattr(locked, f))] for f, old in before.items()
+                   if old != getattr(locked, f)}
         _save(locked, ["utility", "outage_class", "area", "reason", "planned_start", "planned_end", "account",
                        "order", "unit", "affected_count", "important_count", "dedicated_count"])
         outage_event(locked, Action.EDIT, actor, now, data={"changed": changed, **_counts(locked)})
@@ -357,7 +364,7 @@ def _retime(*, actor: Any, outage: Outage | int, action: str, start: datetime, e
         before = locked.status
         target = _move(locked, action)
         record = _override(actor, notices.change_breaches(locked, start=start, end=end, now=now), override_reason)
-        old = {"start": locked.planned_start.isoformat(), "end": locked.planned_end.isoformat()}
+        old = {"start": _shown(locked.planned_start), "end": _shown(locked.planned_end)}
         moved_start = start != locked.planned_start
         locked.status, locked.planned_start, locked.planned_end = target, start, end
         locked.announced_start, locked.announced_end = start, end
@@ -369,7 +376,7 @@ def _retime(*, actor: Any, outage: Outage | int, action: str, start: datetime, e
             fanout.sms_withdraw(locked, key=_reminder_key(locked))
             reminders = _queue_reminder(locked, now)
         outage_event(locked, action, actor, now, from_status=before, text=reason,
-               data={"before": old, "start": start.isoformat(), "end": end.isoformat(), "sms": queued,
+               data={"before": old, "start": _shown(start), "end": _shown(end), "sms": queued,
                      "reminders": reminders, **record})
     return locked
 
@@ -473,7 +480,9 @@ def outage_restore(*, actor: Any, outage: Outage | int, actual_end: Any = None, 
         _save(locked, ["status", "actual_start", "actual_end"])
         fanout.sms_withdraw(locked, key=_reminder_key(locked))
         calls = list(FaultCall.objects.filter(outage=locked).values_list("order_id", flat=True))
-        phones = [p for p in WorkOrder.objects.filter(pk__in=calls).values_list("caller_phone", flat=True) if p]
+        # Callers hear of the restoration by SMS too, on a mobile only (as the customers).
+        phones = [p for p in WorkOrder.objects.filter(pk__in=calls).values_list("caller_phone", flat=True)
+                  if (parsed := try_parse_phone(p)) is not None and parsed.kind == PhoneKind.MOBILE]
         queued = fanout.sms_queue(locked, body=notices.render(MessageKind.RESTORED, locked),
                                   key=f"outage:{locked.pk}:restored:", extra_phones=phones)
         when = notices.local_text(end)

@@ -30,9 +30,10 @@ from kefu.desk.choices import (
     OrderRelation,
 )
 from kefu.desk.models import Call, CallActivity, CallOrder
-from kefu.desk.selectors import CallbackItem, IvrAnswer
+from kefu.desk.selectors import CallbackItem, IvrAnswer, IvrOutage, moment_text
 from kefu.desk.services import CALL_ID
 from kefu.org.api.serializers import UnitRefOutput
+from kefu.outages.choices import LIVE, OutageClass, Status
 from kefu.workorders.api.serializers import IdField, OrderRefOutput
 
 MAX_NOTE = 2000
@@ -138,11 +139,25 @@ class IvrOrderOutput(serializers.Serializer):
     expected_by = serializers.DateTimeField(allow_null=True, help_text="The earliest running deadline.")
 
 
+class IvrOutageOutput(serializers.Serializer):
+    number = serializers.CharField(help_text="The outage number.")
+    outage_class = CodeOutputField(choices=OutageClass.choices)
+    outage_class_label = serializers.CharField()
+    status = CodeOutputField(choices=[(value, label) for value, label in Status.choices if value in LIVE])
+    status_label = serializers.CharField()
+    area = serializers.CharField(help_text="The area cut off, as announced.")
+    start = serializers.DateTimeField(help_text="Planned (or announced) start.")
+    expected_restoration = serializers.DateTimeField(help_text="When supply is expected back.")
+    in_force = serializers.BooleanField(help_text="Started already; false for one starting within the next 24 hours.")
+
+
 class IvrOutput(serializers.Serializer):
     matched = serializers.BooleanField(help_text="The number or account belongs to a known customer.")
     has_open_order = serializers.BooleanField()
     open_orders = IvrOrderOutput(many=True)
-    outages = serializers.ListField(child=serializers.DictField(), help_text="Known outages affecting the caller.")
+    outages = IvrOutageOutput(many=True, help_text="Live outages over the account keyed in, else over the accounts "
+                                                   "of the calling number's customers: in force, or starting "
+                                                   "within 24 hours; nearest start first.")
     say = serializers.SerializerMethodField(help_text="One sentence the IVR can read out, in the language of the "
                                                       "Accept-Language header.")
 
@@ -154,24 +169,40 @@ def _when(moment: datetime) -> str:
     return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
+def _outage_sentence(outage: IvrOutage) -> str:
+    if outage.in_force:
+        return _("There is a known outage in your area; supply is expected to be restored at %(end)s.") % {
+            "end": moment_text(outage.expected_restoration)}
+    return _("An outage is announced in your area from %(start)s; supply is expected to be restored at "
+             "%(end)s.") % {"start": moment_text(outage.start), "end": moment_text(outage.expected_restoration)}
+
+
+def _orders_sentence(answer: IvrAnswer) -> str:
+    if not answer.open_orders:
+        return ""
+    first = answer.open_orders[0]
+    count = len(answer.open_orders)
+    due = [o.expected_by for o in answer.open_orders if o.expected_by is not None]
+    if count == 1 and first.expected_by is not None:
+        return _("Your request %(number)s is %(status)s and is expected to be done by %(time)s.") % {
+            "number": first.number, "status": first.status_label, "time": _when(first.expected_by)}
+    if count == 1:
+        return _("Your request %(number)s is %(status)s.") % {"number": first.number, "status": first.status_label}
+    if due:
+        return _("You have %(count)d open requests; the first is expected to be done by %(time)s.") % {
+            "count": count, "time": _when(min(due))}
+    return _("You have %(count)d open requests being handled.") % {"count": count}
+
+
 def ivr_sentence(answer: IvrAnswer) -> str:
-    """What the IVR tells the caller, in the active language."""
-    if answer.outages:
-        return _("There is a known outage in your area; repairs are under way, please bear with us.")
-    if answer.open_orders:
-        first = answer.open_orders[0]
-        count = len(answer.open_orders)
-        due = [o.expected_by for o in answer.open_orders if o.expected_by is not None]
-        if count == 1 and first.expected_by is not None:
-            return _("Your request %(number)s is %(status)s and is expected to be done by %(time)s.") % {
-                "number": first.number, "status": first.status_label, "time": _when(first.expected_by)}
-        if count == 1:
-            return _("Your request %(number)s is %(status)s.") % {"number": first.number,
-                                                                 "status": first.status_label}
-        if due:
-            return _("You have %(count)d open requests; the first is expected to be done by %(time)s.") % {
-                "count": count, "time": _when(min(due))}
-        return _("You have %(count)d open requests being handled.") % {"count": count}
+    """What the IVR tells the caller, in the active language: a known outage first (the nearest),
+    then their open requests."""
+    parts = [_outage_sentence(answer.outages[0])] if answer.outages else []
+    orders = _orders_sentence(answer)
+    if orders:
+        parts.append(orders)
+    if parts:
+        return " ".join(parts)
     if answer.matched:
         return _("You have no open request with us; please hold for an agent.")
     return _("We could not find your records; please hold for an agent.")

@@ -135,11 +135,35 @@ class IvrLookupView(APIView):
     @extend_schema(
         summary="What the IVR can tell a caller: open orders, when they are expected done, known outages",
         description="For the telephone system's integration account (`call.events` capability). Give the calling "
-                    "number, an account number keyed in, or both. `say` is one sentence to read out, in the "
-                    "language of the Accept-Language header (zh-hans by default).",
+                    "number, an account number keyed in, or both. `outages` are the live outages (in force, or "
+                    "starting within 24 hours) over the account keyed in, else over the accounts of the customers "
+                    "with the calling number. `say` is what to read out, in the language of the Accept-Language "
+                    "header (zh-hans by default): a known outage and its expected restoration first, then the open "
+                    "requests.",
         parameters=[s.IvrQuery],
         responses={200: s.IvrOutput, **error_responses(400, 403)},
         examples=[
+            OpenApiExample("A caller inside a known outage, with a repair order", response_only=True, value={
+                "matched": True, "has_open_order": True,
+                "open_orders": [{"number": "GD202612010007", "type": "故障报修", "status": "dispatched",
+                                 "status_label": "Dispatched", "accepted_at": "2026-12-01T09:12:40+08:00",
+                                 "expected_by": "2026-12-01T11:12:40+08:00"}],
+                "outages": [{"number": "TD261123000001", "outage_class": "planned",
+                             "outage_class_label": "Planned outage", "status": "extended",
+                             "status_label": "Extended", "area": "文三路1号、2号台区",
+                             "start": "2026-12-01T08:00:00+08:00",
+                             "expected_restoration": "2026-12-01T18:00:00+08:00", "in_force": True}],
+                "say": "There is a known outage in your area; supply is expected to be restored at Dec 1 18:00. Your "
+                       "request GD202612010007 is Dispatched and is expected to be done by 12/01/2026 11:12 a.m."}),
+            OpenApiExample("An outage announced for tomorrow", response_only=True, value={
+                "matched": True, "has_open_order": False, "open_orders": [],
+                "outages": [{"number": "TD261123000001", "outage_class": "planned",
+                             "outage_class_label": "Planned outage", "status": "published",
+                             "status_label": "Published", "area": "文三路1号、2号台区",
+                             "start": "2026-12-01T08:00:00+08:00",
+                             "expected_restoration": "2026-12-01T18:00:00+08:00", "in_force": False}],
+                "say": "An outage is announced in your area from Dec 1 08:00; supply is expected to be restored at "
+                       "Dec 1 18:00."}),
             OpenApiExample("A caller with an open repair order", response_only=True, value={
                 "matched": True, "has_open_order": True,
                 "open_orders": [{"number": "GD202603120001", "type": "故障报修", "status": "dispatched",

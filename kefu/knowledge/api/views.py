@@ -85,14 +85,15 @@ def _step(action: str, input_class: type[s.StepInput]) -> Any:
         return self.take_step(request, action, input_class)
 
     endpoint.__name__ = action
-    documented = extend_schema(
+    # The schema goes on after the route: @action keeps its own schema attribute and would drop it.
+    routed = route(detail=True, methods=["post"], url_path=action, url_name=action, filter_backends=[])(endpoint)
+    return extend_schema(
         summary=STEP_SUMMARY[action],
         description=f"Needs the `{STEP_CAPABILITY[action]}` capability. Send `version` to make sure nobody "
                     "changed the article since you read it.",
         request=input_class,
         responses={200: s.DraftDetailOutput, **error_responses(400, 403, 404, 409)},
-    )(endpoint)
-    return route(detail=True, methods=["post"], url_path=action, url_name=action, filter_backends=[])(documented)
+    )(routed)
 
 
 @extend_schema_view(
