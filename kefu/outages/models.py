@@ -113,12 +113,15 @@ class Outage(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Idempotency key of the request that created it (API retries return this outage).
+    intake_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("outage")
         verbose_name_plural = _("outages")
         ordering = ["-planned_start", "-id"]
+        constraints = [models.UniqueConstraint(fields=["created_by", "intake_key"], name="outage_intake_key_unique")]
         indexes = [
             models.Index(fields=["unit", "status", "planned_start"], name="outage_unit_status_idx"),
             models.Index(fields=["status", "planned_start"], name="outage_status_start_idx"),

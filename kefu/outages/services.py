@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -249,7 +249,10 @@ def _queue_reminder(outage: Outage, now: datetime) -> int:
 
 # Workflow ---------------------------------------------------------------------------------------
 
-def outage_create(*, actor: Any, data: dict[str, Any], now: datetime | None = None) -> Outage:
+def outage_create(*, actor: Any, data: dict[str, Any], intake_key: str | None = None,
+                  now: datetime | None = None) -> Outage:
+    """A new draft. With ``intake_key`` a retry of the same request returns the first outage instead
+    (see ``outage_create_once``)."""
     require(actor, Capability.OUTAGE_EDIT)
     clean = _clean(actor, data)
     now = now or timezone.now()
@@ -259,12 +262,31 @@ def outage_create(*, actor: Any, data: dict[str, Any], now: datetime | None = No
             number=f"TD{timezone.localtime(now):%y%m%d}{seq:06d}", utility=clean["utility"],
             outage_class=clean["outage_class"], unit=clean["unit"], area=clean["area"], reason=clean["reason"],
             planned_start=clean["planned_start"], planned_end=clean["planned_end"], account=clean["account"],
-            order=clean["order"], created_by=actor, created_at=now,
+            order=clean["order"], created_by=actor, created_at=now, intake_key=intake_key,
         )
         _scope(outage, clean)
         outage.save(update_fields=["affected_count", "important_count", "dedicated_count"])
         outage_event(outage, Action.CREATE, actor, now, data=_counts(outage))
     return outage
+
+
+def outage_create_once(*, actor: Any, data: dict[str, Any], intake_key: str,
+                       now: datetime | None = None) -> tuple[Outage, bool]:
+    """Create, unless this person already created an outage with ``intake_key``: then that one and
+    False. Two racing retries meet at the unique key; the loser returns the winner's outage."""
+    key = intake_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidInput({"intake_key": [_("The idempotency key must be 1 to 64 characters.")]})
+    first = Outage.objects.filter(created_by=actor, intake_key=key).first()
+    if first is not None:
+        return first, False
+    try:
+        return outage_create(actor=actor, data=data, intake_key=key, now=now), True
+    except IntegrityError:
+        first = Outage.objects.filter(created_by=actor, intake_key=key).first()
+        if first is None:
+            raise
+        return first, False
 
 
 def _shown(value: Any) -> str:

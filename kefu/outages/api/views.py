@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -36,11 +35,9 @@ from rest_framework.views import APIView
 from kefu.core.api import ApiViewMixin, KeysetPagination, error_responses, parse_id
 from kefu.core.errors import InvalidInput
 from kefu.org.choices import Capability
-from kefu.org.models import Staff
 from kefu.org.scope import require, visible_units
 
 from .. import services
-from ..choices import Action
 from ..grouping import proposal_confirm, proposal_dismiss, proposal_qs
 from ..models import FaultCall, FaultProposal, Outage
 from ..reliability import reliability
@@ -59,7 +56,6 @@ from . import serializers as s
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-KEY_IN_EVENT = "idempotency_key"  # where the create event keeps the key
 MAX_KEY = 64
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -118,27 +114,11 @@ def _idempotency_key(request: Request) -> str | None:
     return key or None
 
 
-def _keyed(actor: Any, key: str) -> Outage | None:
-    """The outage this person created with ``key`` before."""
-    return (outage_qs(actor).filter(events__kind=Action.CREATE, events__actor=actor,
-                                    **{f"events__data__{KEY_IN_EVENT}": key}).order_by("id").first())
-
-
 def _create_once(*, actor: Any, data: dict[str, Any], key: str | None) -> tuple[Outage, bool]:
     """``services.outage_create``, or the outage an earlier request with the same key created."""
     if key is None:
         return services.outage_create(actor=actor, data=data), True
-    with transaction.atomic():
-        # Hold the person's row: a retry racing the first request waits for it, then finds its key.
-        list(Staff.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
-        first = _keyed(actor, key)
-        if first is not None:
-            return first, False
-        outage = services.outage_create(actor=actor, data=data)
-        event = outage.events.get(kind=Action.CREATE)
-        event.data = {**event.data, KEY_IN_EVENT: key}
-        event.save(update_fields=["data"])
-    return outage, True
+    return services.outage_create_once(actor=actor, data=data, intake_key=key)
 
 
 def _detail(request: Request, outage: Outage, *, code: int = status.HTTP_200_OK) -> Response:

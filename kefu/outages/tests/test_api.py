@@ -117,8 +117,8 @@ def test_create_then_idempotent_replay(world: World, grid: Grid) -> None:
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == data["id"] and again.json()["area"] == "文三路1号、2号台区"
     assert Outage.objects.count() == 1
-    event = OutageEvent.objects.get(outage_id=data["id"], kind="create")
-    assert event.data["idempotency_key"] == "td-2026-1" and event.data["affected"] == 5
+    assert Outage.objects.get().intake_key == "td-2026-1"
+    assert OutageEvent.objects.get(outage_id=data["id"], kind="create").data["affected"] == 5
 
     # Another key, or another person with the same key, makes a new outage.
     assert client.post(OUTAGES, body(), format="json", HTTP_IDEMPOTENCY_KEY="td-2026-2").status_code == 201
