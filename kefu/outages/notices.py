@@ -116,7 +116,8 @@ def reminder_minutes(outage: Outage) -> int:
 
 def refuse(breaches: list[Breach]) -> None:
     raise NoticeRuleBreach(
-        " ".join(b.message for b in breaches) + " " + _("A supervisor may publish anyway with a reason."),
+        _("%(rules)s A supervisor may publish anyway with a reason.") % {
+            "rules": " ".join(b.message for b in breaches)},
         field="planned_start", extra={"rules": [b.as_dict() for b in breaches]},
     )
 

@@ -311,7 +311,7 @@ def test_publish_refused_late_then_supervisor_overrides(world: World, grid: Grid
     assert late.status_code == 400, late.content
     refused = late.json()
     rule = NoticeRule.objects.get(kind="notice", outage_class="planned")
-    assert refused["code"] == "notice_rule" and "7 days" in refused["detail"]
+    assert refused["code"] == "notice_rule" and "7 天" in refused["detail"]  # Chinese by default
     assert refused["extra"]["rules"][0]["rule"] == rule.pk and refused["extra"]["rules"][0]["source"]
     assert "planned_start" in refused["errors"]
     assert Outage.objects.get(pk=data["id"]).status == "reviewed" and sms_count() == 0
