@@ -128,6 +128,7 @@ def main() -> None:
     from kefu.customers.models import ServicePoint
     from kefu.demo.grid import grid_demo_count, grid_demo_load, grid_demo_wipe
     from kefu.demo.loader import demo_loaded_count
+    from kefu.demo.outages import outages_demo_wipe
     from kefu.grid.models import Attachment, GridNode
     from kefu.grid.selectors import accounts_under, ancestors, path_to_root, service_points_under
 
@@ -141,6 +142,7 @@ def main() -> None:
     info: dict[str, Any] = {"machine": m, "results": []}
     if grid_demo_count() is not None and not args.keep:
         t0 = time.perf_counter()
+        outages_demo_wipe()  # outages and fault calls point at the nodes
         grid_demo_wipe()
         print(f"removed the previous topology in {time.perf_counter() - t0:.1f} s")
     build = grid_demo_load(seed=args.seed)

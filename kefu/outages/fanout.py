@@ -53,9 +53,11 @@ def affected_compute(outage: Outage) -> tuple[int, int, int]:
             cursor.execute(
                 insert + select
                 + f"FROM {node} n JOIN {att} t ON t.node_id = n.id JOIN {acct} a ON a.service_point_id = "
-                f"t.service_point_id WHERE n.path LIKE %s AND a.utility = %s AND a.status NOT IN ({skip})"
-                + conflict,
-                [*head, path + "%", outage.utility, *NOT_SUPPLIED],
+                f"t.service_point_id WHERE n.path LIKE %s AND n.path >= %s AND n.path < %s AND a.utility = %s "
+                f"AND a.status NOT IN ({skip})" + conflict,
+                # LIKE uses PostgreSQL's pattern index; the range (paths end in ".", and "/" sorts right
+                # after it) lets SQLite use the path index too, where LIKE alone scans every node.
+                [*head, path + "%", path, path[:-1] + "/", outage.utility, *NOT_SUPPLIED],
             )
         cursor.execute(
             insert + select

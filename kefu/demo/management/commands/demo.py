@@ -12,6 +12,7 @@ from kefu.demo.grid import GridResult, grid_demo_load, grid_demo_wipe
 from kefu.demo.loader import admin_is_demo, demo_load, demo_loaded_count
 from kefu.demo.orderload import OrdersResult, demo_orders_count, demo_orders_load
 from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
+from kefu.demo.outages import OutagesResult, outages_demo_load, outages_demo_wipe
 
 
 class Command(BaseCommand):
@@ -40,9 +41,11 @@ class Command(BaseCommand):
         # Calls point at demo units, customers and orders: clear them before those are wiped.
         if options["reset"] or demo_loaded_count() is None:
             desk_demo_wipe()
+            outages_demo_wipe()  # outages point at demo nodes, accounts, orders and staff
             grid_demo_wipe()  # nodes hold protected references to the demo units and service points
         elif options["reset_orders"] or demo_orders_count() is None:
             desk_demo_wipe(orders_only=True)
+            outages_demo_wipe()  # fault calls point at the demo orders
         result = demo_load(
             customers=customers, seed=options["seed"], reset=options["reset"], progress=progress,
             log=self.stdout.write,
@@ -63,6 +66,8 @@ class Command(BaseCommand):
                                         progress=progress, log=self.stdout.write)
         self._report_orders(order_result, orders)
         self._report_desk(desk_demo_load(seed=options["seed"]))
+        # After the topology (outages sit on it) and the orders and desk (their reload must not meet repair calls).
+        self._report_outages(outages_demo_load(seed=options["seed"]))
         if verbosity > 0:
             self._print_logins()
 
@@ -105,6 +110,15 @@ class Command(BaseCommand):
             self.stdout.write(f"Telephone system account '{CTI_USERNAME}', API token: {result.token} "
                               f"(POST /api/v1/cti/events/; or try: kefu cti_simulate ring --extension 8001 "
                               f"--caller 13800000000)")
+
+    def _report_outages(self, result: OutagesResult) -> None:
+        if result.loaded:
+            self.stdout.write(self.style.SUCCESS(
+                f"Made {result.outages} demo outages in {result.seconds:.1f} s: planned {result.planned} (in 8 days), "
+                f"fault {result.live} in force now, {result.restored} restored, a fault proposal from "
+                f"{result.proposal_calls} repair calls (the caller {result.caller} is inside the fault)"))
+        elif result.outages:
+            self.stdout.write(f"The demo outages are already there ({result.outages}); nothing to do.")
 
     def _print_logins(self) -> None:
         rows = login_rows()
