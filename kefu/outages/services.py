@@ -69,6 +69,18 @@ def _text(data: dict[str, Any], field: str, label: str, errors: dict[str, list[s
     return value
 
 
+def _planned(start_value: Any, end_value: Any, errors: dict[str, list[str]]) -> tuple[datetime | None,
+                                                                                     datetime | None]:
+    start, end = parse_when(start_value), parse_when(end_value)
+    if start is None:
+        errors["planned_start"] = [_("Enter the start as a date and time, e.g. 2026-12-01 08:00.")]
+    if end is None:
+        errors["planned_end"] = [_("Enter the expected restoration as a date and time, e.g. 2026-12-01 18:00.")]
+    if start and end and end <= start:
+        errors["planned_end"] = [_("The expected restoration must be after the start.")]
+    return start, end
+
+
 def _many(value: Any) -> list[str]:
     if value in (None, ""):
         return []
@@ -127,13 +139,7 @@ def _clean(actor: Any, data: dict[str, Any]) -> dict[str, Any]:
             "class": OutageClass(outage_class).label, "utility": _("power") if utility == "power" else _("gas")}]
     area = _text(data, "area", _("Area"), errors)
     reason = _text(data, "reason", _("Reason"), errors)
-    start, end = parse_when(data.get("planned_start")), parse_when(data.get("planned_end"))
-    if start is None:
-        errors["planned_start"] = [_("Enter the start as a date and time, e.g. 2026-12-01 08:00.")]
-    if end is None:
-        errors["planned_end"] = [_("Enter the expected restoration as a date and time, e.g. 2026-12-01 18:00.")]
-    if start and end and end <= start:
-        errors["planned_end"] = [_("The expected restoration must be after the start.")]
+    start, end = _planned(data.get("planned_start"), data.get("planned_end"), errors)
     nodes = _nodes(actor, _many(data.get("nodes")), utility, errors)
     listed = _accounts(actor, _many(data.get("accounts")), utility, "accounts", errors)
     account: Account | None = None
@@ -438,14 +444,8 @@ def outage_change(*, actor: Any, outage: Outage | int, planned_start: Any, plann
     change rule."""
     require(actor, Capability.OUTAGE_EDIT)
     text = _reason(reason)
-    start, end = parse_when(planned_start), parse_when(planned_end)
     errors: dict[str, list[str]] = {}
-    if start is None:
-        errors["planned_start"] = [_("Enter the start as a date and time, e.g. 2026-12-01 08:00.")]
-    if end is None:
-        errors["planned_end"] = [_("Enter the expected restoration as a date and time, e.g. 2026-12-01 18:00.")]
-    if start and end and end <= start:
-        errors["planned_end"] = [_("The expected restoration must be after the start.")]
+    start, end = _planned(planned_start, planned_end, errors)
     if errors:
         raise InvalidInput(errors)
     assert start is not None and end is not None

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kefu.customers.models import Account
 from kefu.customers.tests.factories import make_account
@@ -16,6 +18,16 @@ from kefu.grid.models import GridNode
 from kefu.grid.services import attach
 from kefu.grid.tests.factories import make_node
 from kefu.org.models import Staff
+
+# A Tuesday, 08:00 Beijing time: the start the outage tests plan around.
+START = datetime(2026, 12, 8, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def outage_data(*, nodes: tuple[str, ...] = ("TA1",), outage_class: str = "planned", start: datetime = START,
+                hours: int = 8, utility: str = "power", **extra: Any) -> dict[str, Any]:
+    """The body of a planned outage of transformer area TA1 (by default), as a form or API sends it."""
+    return {"utility": utility, "outage_class": outage_class, "area": "文三路1号至3号", "reason": "线路检修",
+            "planned_start": start, "planned_end": start + timedelta(hours=hours), "nodes": list(nodes), **extra}
 
 
 @dataclass

@@ -18,7 +18,7 @@ from kefu.grid.tests.factories import make_node
 from kefu.org.tests.apiclient import API, client_for, ids
 from kefu.org.tests.factories import make_staff
 from kefu.outages.models import FaultProposal, NoticeRule, Outage, OutageEvent
-from kefu.outages.tests.factories import Grid, make_grid
+from kefu.outages.tests.factories import Grid
 from kefu.workorders.models import WorkOrder
 from kefu.workorders.services import workorder_intake
 from kefu.workorders.tests.factories import reseed, run_together, shared_database
@@ -40,11 +40,6 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=CHINA)  # a Monday morning
 def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def grid(world: World) -> Grid:
-    return make_grid(world)
 
 
 def local(moment: datetime) -> str:

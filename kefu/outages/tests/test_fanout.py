@@ -4,13 +4,11 @@ step that needs it and leaves nothing half done; template edits are checked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
 
 from kefu.core.errors import InvalidInput, PermissionDeniedError
 from kefu.core.models import OutboxMessage
@@ -22,32 +20,15 @@ from kefu.outages import services as svc
 from kefu.outages.choices import Action, MessageKind, Status
 from kefu.outages.models import MessageTemplate, Outage, OutageEvent
 from kefu.outages.notices import render
-from kefu.outages.tests.factories import Grid, make_grid
+from kefu.outages.tests.factories import START, Grid, outage_data
 
 if TYPE_CHECKING:
     from conftest import World
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 12, 8, 8, 0, tzinfo=SHANGHAI)
 EARLY = START - timedelta(days=8)
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def grid(world: World) -> Grid:
-    return make_grid(world)
-
-
-def outage_data(*, nodes: tuple[str, ...] = ("TA1",), outage_class: str = "planned", **extra: Any) -> dict[str, Any]:
-    return {"utility": "power", "outage_class": outage_class, "area": "文三路1号至3号", "reason": "线路检修",
-            "planned_start": START, "planned_end": START + timedelta(hours=8), "nodes": list(nodes), **extra}
 
 
 def reviewed(world: World, data: dict[str, Any] | None = None) -> Outage:

@@ -5,14 +5,12 @@ and not dispatched again; restoration resolves them all and tells every caller o
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.utils import translation
 
 from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError
 from kefu.core.models import OutboxMessage
@@ -25,28 +23,17 @@ from kefu.outages.choices import Action, MessageKind, OutageClass, ProposalStatu
 from kefu.outages.grouping import proposal_confirm, proposal_dismiss, proposal_qs
 from kefu.outages.models import FaultCall, FaultProposal, MessageTemplate, Outage, OutageEvent, OutageNode
 from kefu.outages.selectors import linked_calls, open_proposals
-from kefu.outages.tests.factories import Grid, make_grid
+from kefu.outages.tests.factories import Grid
 from kefu.workorders.models import OrderEvent, WorkOrder
 from kefu.workorders.services import workorder_dispatch, workorder_intake
 
 if TYPE_CHECKING:
     from conftest import World
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def grid(world: World) -> Grid:
-    return make_grid(world)
 
 
 def call(world: World, account: Any, minutes: float, *, kind: str = "repair", **kw: Any) -> WorkOrder:

@@ -4,13 +4,11 @@ once; the supervisor's override with a reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
 
 from kefu.core.errors import InvalidInput, PermissionDeniedError
 from kefu.core.models import OutboxMessage
@@ -23,33 +21,14 @@ from kefu.outages import services as svc
 from kefu.outages.choices import Action, OutageClass, RuleKind, Status
 from kefu.outages.models import NoticeRule, Outage, OutageEvent
 from kefu.outages.notices import NoticeRuleBreach, span
-from kefu.outages.tests.factories import Grid, make_grid
+from kefu.outages.tests.factories import START, Grid, outage_data
 
 if TYPE_CHECKING:
     from conftest import Station, World
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 12, 8, 8, 0, tzinfo=SHANGHAI)  # a Tuesday, 08:00 Beijing time
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    """Messages are checked in English, the language of the msgids (Chinese is the default)."""
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def grid(world: World) -> Grid:
-    return make_grid(world)
-
-
-def outage_data(*, nodes: tuple[str, ...] = ("TA1",), outage_class: str = "planned", start: datetime = START,
-                hours: int = 8, utility: str = "power", **extra: Any) -> dict[str, Any]:
-    return {"utility": utility, "outage_class": outage_class, "area": "文三路1号至3号", "reason": "线路检修",
-            "planned_start": start, "planned_end": start + timedelta(hours=hours), "nodes": list(nodes), **extra}
 
 
 def reviewed(world: World, data: dict[str, Any], now: datetime) -> Outage:

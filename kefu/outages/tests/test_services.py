@@ -4,13 +4,11 @@ a timeline entry per step, refusals of illegal moves and stale versions, cancell
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
 
 from kefu.core.errors import Conflict, IllegalTransition, InvalidInput, NotFoundError, PermissionDeniedError
 from kefu.core.models import OutboxMessage
@@ -23,34 +21,16 @@ from kefu.outages import services as svc
 from kefu.outages.choices import Action, Status
 from kefu.outages.models import AffectedAccount, Outage, OutageEvent, OutageListedAccount, OutageNode
 from kefu.outages.selectors import affected_accounts, outage_events
-from kefu.outages.tests.factories import Grid, make_grid
+from kefu.outages.tests.factories import START, Grid, outage_data
 from kefu.workorders.services import workorder_intake
 
 if TYPE_CHECKING:
     from conftest import World
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 12, 8, 8, 0, tzinfo=SHANGHAI)
 EARLY = START - timedelta(days=8)  # in time for every notice rule
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture
-def grid(world: World) -> Grid:
-    return make_grid(world)
-
-
-def outage_data(*, nodes: tuple[str, ...] = ("TA1",), outage_class: str = "planned", start: datetime = START,
-                hours: int = 8, **extra: Any) -> dict[str, Any]:
-    return {"utility": "power", "outage_class": outage_class, "area": "文三路1号至3号", "reason": "线路检修",
-            "planned_start": start, "planned_end": start + timedelta(hours=hours), "nodes": list(nodes), **extra}
 
 
 def fresh(outage: Outage) -> Outage:
