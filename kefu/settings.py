@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kefu.org",
     "kefu.customers",
     "kefu.grid",
+    "kefu.metering",
     "kefu.workorders",
     "kefu.knowledge",
     "kefu.outages",

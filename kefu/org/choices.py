@@ -61,6 +61,9 @@ class Capability(models.TextChoices):
     OUTAGE_EDIT = "outage.edit", _("Draft outages, change their times and record restoration")
     OUTAGE_PUBLISH = "outage.publish", _("Review and publish outages")
     OUTAGE_OVERRIDE = "outage.override", _("Publish an outage that breaks a notice rule, with a reason")
+    METER_EDIT = "meter.edit", _("Install, replace and remove meters")
+    READING_ENTER = "reading.enter", _("Enter meter readings")
+    READING_REVIEW = "reading.review", _("Review reading exceptions and correct readings")
 
 
 _ALL = frozenset(Capability)
@@ -84,14 +87,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.HANDLER: _READ | _FIELD | {Capability.PERSONAL_DATA, Capability.OUTAGE_EDIT},
     Role.CREW: _READ | _FIELD,
     Role.MANAGER_FULL: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA,
-                                         Capability.ACCOUNT_STATUS, Capability.ORDER_INTAKE},
+                                         Capability.ACCOUNT_STATUS, Capability.ORDER_INTAKE, Capability.METER_EDIT,
+                                         Capability.READING_ENTER},
     Role.MANAGER_PART: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.ACCOUNT_STATUS},
-    Role.READER: _READ,
+    Role.READER: _READ | {Capability.READING_ENTER},
     Role.COLLECTOR: _READ | {Capability.ACCOUNT_STATUS},
     Role.INSPECTOR: _READ | _FIELD,
     Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS,
                          Capability.ORDER_INTAKE, Capability.ORDER_REPLY},
-    Role.ANALYST: _READ | {Capability.KNOWLEDGE_EDIT},
+    Role.ANALYST: _READ | {Capability.KNOWLEDGE_EDIT, Capability.READING_ENTER, Capability.READING_REVIEW},
     # The telephone system's account: call events and IVR answers, nothing else. Its unit is the
     # hotline center's, so IVR answers cover the customers that center serves.
     Role.TELEPHONY: frozenset({Capability.CALL_EVENTS}),

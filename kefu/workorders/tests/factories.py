@@ -77,6 +77,8 @@ def reseed() -> None:
     ends, so the next one may start without them; the seeds are idempotent, so this is harmless when
     the rows are still there."""
     from kefu.knowledge.seed import knowledge_seed  # the knowledge base's categories and starting articles
+    from kefu.metering.models import ValidationRule
+    from kefu.metering.seed import metering_seed
     from kefu.outages.models import GroupingRule, MessageTemplate, NoticeRule
     from kefu.outages.seed import outage_policy_seed
 
@@ -84,6 +86,7 @@ def reseed() -> None:
     catalogue_seed(type_model=OrderType, policy_model=SlaPolicy, level_model=WarningLevel)
     knowledge_seed()
     outage_policy_seed(rule_model=NoticeRule, grouping_model=GroupingRule, template_model=MessageTemplate)
+    metering_seed(rule_model=ValidationRule)
     calendar_invalidate()
     policy_cache_clear()
 
