@@ -103,7 +103,8 @@ def meter_replace(*, actor: Any, service_point: ServicePoint, new_meter: Meter, 
 # Readings --------------------------------------------------------------------------------------
 
 def history(meter: Meter, period: date, register: int) -> validation.History:
-    """The meter's past for the rules: one query for its readings, one for a replacement."""
+    """The meter's past for the rules: its last billable reading (however old), the year before
+    this month for the averages, and its installation when it was never read."""
     rows = list(Reading.objects.filter(meter=meter, register=register, period__lt=period,
                                        period__gte=date(period.year - 1, period.month, 1))
                 .order_by("-period").values_list("period", "value", "consumption", "source", "state"))
@@ -112,9 +113,14 @@ def history(meter: Meter, period: date, register: int) -> validation.History:
     if billable:
         h.previous = billable[0][1]
     else:
-        event = MeterEvent.objects.filter(meter=meter).order_by("-installed_on").first()
-        if event is not None:
-            h.previous, h.replaced = event.initial_reading, True
+        last = (Reading.objects.filter(meter=meter, register=register, period__lt=period, state__in=BILLABLE)
+                .order_by("-period").values_list("value", flat=True).first())
+        if last is not None:
+            h.previous = last
+        else:
+            event = MeterEvent.objects.filter(meter=meter).order_by("-installed_on").first()
+            if event is not None:
+                h.previous, h.replaced = event.initial_reading, True
     h.consumptions = [r[2] for r in billable if r[2] is not None]
     h.sources = [r[3] for r in rows]
     year_ago = date(period.year - 1, period.month, 1)
@@ -155,6 +161,9 @@ def reading_record(*, actor: Any, meter: Meter, value: Any, read_on: date, sourc
     month = period or month_of(read_on)
     with transaction.atomic():
         existing = Reading.objects.select_for_update().filter(meter=meter, period=month, register=register).first()
+        if existing is not None and existing.state == ReadingState.SUPERSEDED:
+            return _reread(existing, actor=actor, meter=meter, amount=amount, read_on=read_on, source=source,
+                           batch=batch, now=now)
         if existing is not None:
             if existing.value == amount:
                 return Recorded(existing, [], created=False)
@@ -167,13 +176,45 @@ def reading_record(*, actor: Any, meter: Meter, value: Any, read_on: date, sourc
             value=amount, period=month, source=source, rollover=meter.rollover, multiplier=meter.multiplier,
             registers_given=registers_given or meter.registers, registers_expected=meter.registers,
             multiplier_given=given_multiplier)
-        used, findings = validation.check(candidate, history(meter, month, register), validation.Thresholds.load())
+        hist = history(meter, month, register)
+        used, findings = validation.check(candidate, hist, validation.Thresholds.load())
         reading = Reading.objects.create(
             meter=meter, service_point=sp, period=month, register=register, value=amount, consumption=used,
+            previous=hist.previous,
             read_on=read_on, source=source, state=ReadingState.EXCEPTION if findings else ReadingState.VALID,
             reader=actor if getattr(actor, "pk", None) else None, batch=batch, unit=sp.premise.unit, created_at=now)
         raised = [e for f in findings if (e := _raise(reading, meter, month, f.rule, f.detail, f.data, now))]
     return Recorded(reading, raised, created=True)
+
+
+def _reread(existing: Reading, *, actor: Any, meter: Meter, amount: Decimal, read_on: date, source: str,
+            batch: Any, now: datetime) -> Recorded:
+    """The new value of a month sent back for a re-read takes the set-aside reading's place; the
+    old value stays as a correction."""
+    candidate = validation.Candidate(value=amount, period=existing.period, source=source, rollover=meter.rollover,
+                                     multiplier=meter.multiplier, registers_expected=meter.registers,
+                                     registers_given=meter.registers)
+    hist = history(meter, existing.period, existing.register)
+    used, findings = validation.check(candidate, hist, validation.Thresholds.load())
+    ReadingCorrection.objects.create(reading=existing, old_value=existing.value, new_value=amount,
+                                     old_source=existing.source, reason=_("Re-read"), actor=actor
+                                     if getattr(actor, "pk", None) else None, at=now)
+    existing.value, existing.consumption, existing.previous = amount, used, hist.previous
+    existing.read_on, existing.source, existing.batch = read_on, source, batch
+    existing.reader = actor if getattr(actor, "pk", None) else None
+    existing.state = ReadingState.EXCEPTION if findings else ReadingState.VALID
+    existing.save(update_fields=["value", "consumption", "previous", "read_on", "source", "batch", "reader",
+                                 "state"])
+    # The rules were judged again on the new value: earlier decisions on this month stay as they were.
+    raised = []
+    for f in findings:
+        exc, _created = ReadingException.objects.update_or_create(
+            meter=meter, period=existing.period, rule=f.rule,
+            defaults={"reading": existing, "detail": f.detail[:300], "data": f.data, "unit": existing.unit,
+                      "raised_at": now, "resolution": Resolution.OPEN, "note": "", "resolved_by": None,
+                      "resolved_at": None})
+        raised.append(exc)
+    return Recorded(existing, raised, created=False)
 
 
 def _raise(reading: Reading, meter: Meter, month: date, rule: str, detail: str, data: dict[str, str],

@@ -17,6 +17,7 @@ from .choices import Rule, Source
 from .models import ValidationRule
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def consumption(c: Candidate, h: History) -> tuple[Decimal | None, bool]:
     if diff < 0 and h.previous >= c.rollover * Decimal("0.9") and c.value < c.rollover * Decimal("0.1"):
         diff += c.rollover
         wrapped = True
-    return diff * c.multiplier, wrapped
+    return (diff * c.multiplier).quantize(CENT), wrapped
 
 
 def check(c: Candidate, h: History, t: Thresholds) -> tuple[Decimal | None, list[Finding]]:

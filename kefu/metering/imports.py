@@ -1,0 +1,375 @@
+"""Import of a handheld's results file (the exported route with the reading columns filled in).
+
+The whole file is checked first — columns, encoding, every row — and every bad row is reported with
+its row number as in the file (the header being row 1), the column and the reason. Only a file
+without errors is applied, in one transaction; ``partial=True`` applies the good rows and still
+reports the bad ones. Each row goes through ``services.reading_record``, so the validation rules and
+the exceptions queue apply exactly as for one reading on a page, and the same value again is a
+no-op: importing a file twice is harmless.
+
+CSV in UTF-8 (with or without a BOM) or GBK/GB18030 as Chinese Excel saves it, or .xlsx. Headers
+in Chinese or English, or both as the export writes them ("表号(meter)")."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kefu.core.errors import ApplicationError, InvalidInput, NotFoundError
+from kefu.org.choices import Capability
+from kefu.org.scope import require, unit_in_scope
+
+from .choices import Register, Source
+from .models import ImportBatch, Meter, PlanItem, Reading, ReadingPlan
+from .services import parse_value, reading_record
+
+# Canonical column → Chinese header, in the order of the export.
+READING_COLUMNS: dict[str, str] = {
+    "seq": "顺序", "stop": "计量点编码", "account": "户号", "address": "地址", "meter": "表号",
+    "register": "计度器", "previous": "上次示数", "expected_low": "预计下限", "expected_high": "预计上限",
+    "multiplier": "倍率", "reading": "本次示数", "read_on": "抄表日期", "source": "抄表方式", "note": "备注",
+    "hazard": "隐患",
+}
+EXPORT_COLUMNS = tuple(READING_COLUMNS)
+REQUIRED = ("meter", "reading", "read_on")
+
+_HEADER_ALIASES: dict[str, str] = {
+    "meter_number": "meter", "serial": "meter", "meter_no": "meter", "表计编号": "meter", "电表号": "meter",
+    "气表号": "meter", "示数": "reading", "读数": "reading", "本月示数": "reading", "value": "reading",
+    "抄表时间": "read_on", "日期": "read_on", "date": "read_on", "来源": "source", "抄表类型": "source",
+    "序号": "seq", "order": "seq", "service_point": "stop", "计量点": "stop", "account_number": "account",
+    "地址": "address", "示数类型": "register", "上月示数": "previous", "隐患说明": "hazard", "remark": "note",
+}
+_SOURCES: dict[str, str] = {
+    "actual": Source.ACTUAL, "estimated": Source.ESTIMATED, "customer": Source.CUSTOMER,
+    "实抄": Source.ACTUAL, "实际": Source.ACTUAL, "估抄": Source.ESTIMATED, "估计": Source.ESTIMATED,
+    "估算": Source.ESTIMATED, "自报": Source.CUSTOMER, "客户自抄": Source.CUSTOMER, "自抄": Source.CUSTOMER,
+}
+_REGISTERS: dict[str, int] = {
+    "total": Register.TOTAL, "peak": Register.PEAK, "flat": Register.FLAT, "valley": Register.VALLEY,
+    "critical": Register.CRITICAL, "总": Register.TOTAL, "峰": Register.PEAK, "平": Register.FLAT,
+    "谷": Register.VALLEY, "尖": Register.CRITICAL,
+}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d")
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Hazard:
+    row: int
+    meter: str
+    text: str
+
+
+@dataclass
+class ImportReport:
+    partial: bool = False
+    rows: int = 0
+    applied: int = 0  # readings created
+    unchanged: int = 0  # the same value was already there
+    exceptions: int = 0  # exceptions raised for the data analyst
+    batch: ImportBatch | None = None
+    errors: list[RowError] = field(default_factory=list)
+    hazards: list[Hazard] = field(default_factory=list)  # hazards and theft noted by the reader
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, row: int, field_name: str, message: str) -> None:
+        self.errors.append(RowError(row, field_name, message))
+
+    def lines(self) -> list[str]:
+        out = [_("Row %(row)d, %(field)s: %(message)s") % {"row": e.row, "field": e.field, "message": e.message}
+               for e in sorted(self.errors, key=lambda e: (e.row, e.field))]
+        out += [_("Row %(row)d: hazard noted at meter %(meter)s: %(text)s") % {
+            "row": h.row, "meter": h.meter, "text": h.text} for h in self.hazards]
+        if self.errors and not self.partial:
+            out.append(_("%(count)d errors; nothing was imported.") % {"count": len(self.errors)})
+            return out
+        if self.errors:
+            out.append(_("%(count)d rows with errors were left out.") % {"count": len({e.row for e in self.errors})})
+        out.append(_("%(rows)d rows: %(applied)d readings recorded, %(unchanged)d already there, "
+                     "%(exceptions)d exceptions for review.") % {
+            "rows": self.rows, "applied": self.applied, "unchanged": self.unchanged, "exceptions": self.exceptions})
+        return out
+
+
+# --------------------------------------------------------------------------- reading files
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time.min else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores typed numbers as floats
+    return str(value).strip()
+
+
+def _header_name(cell: str) -> str | None:
+    text = cell.replace("\ufeff", "").strip()
+    names = {c: c for c in READING_COLUMNS} | {zh: c for c, zh in READING_COLUMNS.items()}
+    for candidate in (text, *re.split(r"[()（）/\s]+", text)):
+        key = candidate.strip().lower()
+        if key and (names.get(key) or _HEADER_ALIASES.get(key)):
+            return names.get(key) or _HEADER_ALIASES[key]
+    return None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")  # Chinese Excel saves CSV in GBK; GB18030 is its superset
+        except UnicodeDecodeError as exc:
+            raise InvalidInput({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
+
+
+def _xlsx_rows(data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InvalidInput({"file": [_("The file is not a readable Excel (.xlsx) workbook.")]}) from exc
+    try:
+        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def read_table(file: str | Path | bytes | IO[bytes], filename: str = "") -> list[dict[str, str]]:
+    """Rows of a .csv or .xlsx results file keyed by canonical column names, each with ``_row`` (its
+    row number in the file). Wrong or missing columns raise ``InvalidInput`` naming them."""
+    if isinstance(file, (str, Path)):
+        filename = filename or str(file)
+        data = Path(file).read_bytes()
+    elif isinstance(file, bytes):
+        data = file
+    else:
+        data = file.read()
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        raw: list[list[Any]] = [list(r) for r in csv.reader(io.StringIO(_decode(data), newline=""))]
+    elif suffix in (".xlsx", ".xlsm"):
+        raw = _xlsx_rows(data)
+    else:
+        raise InvalidInput({"file": [_("Upload a .csv or .xlsx file.")]})
+    header_at = next((i for i, r in enumerate(raw) if any(_cell(c) for c in r)), None)
+    if header_at is None:
+        raise InvalidInput({"file": [_("The file is empty.")]})
+    cells = [_cell(c) for c in raw[header_at]]
+    header = [_header_name(c) if c else None for c in cells]
+    unknown = [c for c, name in zip(cells, header, strict=True) if c and name is None]
+    present = [h for h in header if h]
+    missing = [c for c in REQUIRED if c not in present]
+    doubled = sorted({h for h in present if present.count(h) > 1})
+    if unknown or missing or doubled:
+        raise InvalidInput({"file": [_column_message(unknown, missing, doubled)]})
+    rows: list[dict[str, str]] = []
+    for number, values in enumerate(raw[header_at + 1:], start=header_at + 2):
+        texts = [_cell(v) for v in values]
+        if not any(texts):
+            continue
+        row = {name: "" for name in present} | {"_row": str(number)}
+        for name, value in zip(header, texts, strict=False):
+            if name:
+                row[name] = value
+        rows.append(row)
+    return rows
+
+
+def _column_message(unknown: list[str], missing: list[str], doubled: list[str]) -> str:
+    parts = []
+    if missing:
+        parts.append(_("missing columns: %(cols)s") % {"cols": ", ".join(missing)})
+    if unknown:
+        parts.append(_("unknown columns: %(cols)s") % {"cols": ", ".join(unknown)})
+    if doubled:
+        parts.append(_("columns given twice: %(cols)s") % {"cols": ", ".join(doubled)})
+    expected = ", ".join(f"{zh}({c})" + ("" if c in REQUIRED else "*") for c, zh in READING_COLUMNS.items())
+    return _("Wrong columns (%(problems)s). Expected columns: %(expected)s (* optional).") % {
+        "problems": "; ".join(parts), "expected": expected}
+
+
+# --------------------------------------------------------------------------- checking
+
+@dataclass
+class _Good:
+    row: int
+    meter: Meter
+    register: int
+    value: Decimal
+    read_on: dt.date
+    source: str
+    multiplier: Decimal | None
+
+
+def _date(text: str) -> dt.date | None:
+    text = text.strip().split(" ")[0].split("T")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _check_row(raw: dict[str, str], n: int, meter: Meter | None, plan: ReadingPlan, today: dt.date,
+               report: ImportReport) -> _Good | None:
+    before = len(report.errors)
+    value: Decimal | None = None
+    if not raw.get("reading", "").strip():
+        report.add(n, "reading", _("The reading is missing."))
+    else:
+        try:
+            value = parse_value(raw["reading"], "reading")
+        except InvalidInput as exc:
+            report.add(n, "reading", str(exc.message))
+    read_on = _date(raw.get("read_on", ""))
+    if not raw.get("read_on", "").strip():
+        report.add(n, "read_on", _("The reading date is missing."))
+    elif read_on is None:
+        report.add(n, "read_on", _("Give the date as YYYY-MM-DD."))
+    elif read_on > today:
+        report.add(n, "read_on", _("A reading cannot be dated in the future."))
+    elif read_on < plan.period:
+        report.add(n, "read_on", _("The reading is dated before the plan's month %(month)s.") % {
+            "month": f"{plan.period:%Y-%m}"})
+    source_text = raw.get("source", "").strip()
+    source = _SOURCES.get(source_text.lower(), _SOURCES.get(source_text)) if source_text else Source.ACTUAL
+    if source is None:
+        report.add(n, "source", _("The source must be actual, estimated or customer (实抄, 估抄, 自报)."))
+    register = 0
+    register_text = raw.get("register", "").strip()
+    if register_text:
+        found = _REGISTERS.get(register_text.lower())
+        register = found if found is not None else int(register_text) if register_text.isdigit() else -1
+    if meter is not None and not 0 <= register < max(meter.registers, 1):
+        report.add(n, "register", _("Meter %(serial)s has no register %(register)s.") % {
+            "serial": meter.serial, "register": register_text})
+    multiplier: Decimal | None = None
+    if raw.get("multiplier", "").strip():
+        try:
+            multiplier = Decimal(raw["multiplier"].strip().replace(",", ""))
+            if not multiplier.is_finite() or multiplier <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            report.add(n, "multiplier", _("The multiplier must be a positive number."))
+            multiplier = None
+    if len(report.errors) > before or meter is None or value is None or read_on is None or source is None:
+        return None
+    return _Good(n, meter, register, value, read_on, source, multiplier)
+
+
+def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportReport,
+               today: dt.date) -> list[_Good]:
+    """Every row against the plan, with a fixed number of queries (the plan's meters once, unknown
+    meter numbers once)."""
+    on_plan = {item.meter.serial: item.meter for item in PlanItem.objects.filter(plan=plan).select_related("meter")}
+    strangers = {r.get("meter", "").strip() for r in rows} - set(on_plan) - {""}
+    known = set(Meter.objects.filter(serial__in=sorted(strangers)).values_list("serial", flat=True)) \
+        if strangers else set()
+    first_row: dict[tuple[str, str], int] = {}
+    good: list[_Good] = []
+    for raw in rows:
+        n = int(raw["_row"])
+        serial = raw.get("meter", "").strip()
+        meter = on_plan.get(serial)
+        if not serial:
+            report.add(n, "meter", _("The meter number is missing."))
+        elif meter is None and serial in known:
+            report.add(n, "meter", _("Meter %(serial)s is not on this reading plan.") % {"serial": serial})
+        elif meter is None:
+            report.add(n, "meter", _("Unknown meter number %(serial)s.") % {"serial": serial})
+        key = (serial, raw.get("register", "").strip() or "0")
+        if serial and key in first_row:
+            report.add(n, "meter", _("Meter %(serial)s appears twice in the file (first in row %(row)d).") % {
+                "serial": serial, "row": first_row[key]})
+            continue
+        if serial:
+            first_row[key] = n
+        checked = _check_row(raw, n, meter, plan, today, report)
+        if raw.get("hazard", "").strip():
+            report.hazards.append(Hazard(n, serial, raw["hazard"].strip()))
+        if checked is not None:
+            good.append(checked)
+    return good
+
+
+# --------------------------------------------------------------------------- applying
+
+_FIELD_COLUMN = {"value": "reading", "read_on": "read_on", "source": "source", "multiplier": "multiplier",
+                 "meter": "meter"}
+
+
+def _refusal(exc: ApplicationError) -> tuple[str, str]:
+    if isinstance(exc, InvalidInput):
+        name = next(iter(exc.errors), "meter")
+        return _FIELD_COLUMN.get(name, name), str(exc.errors[name][0])
+    return _FIELD_COLUMN.get(exc.field or "meter", "meter"), str(exc.message)
+
+
+def reading_import(*, actor: Any, plan: ReadingPlan, rows: list[dict[str, str]], name: str = "",
+                   partial: bool = False, now: dt.datetime | None = None) -> ImportReport:
+    """Check every row, then record the good ones (all of them, or with ``partial`` those without
+    errors). Returns the report; the ImportBatch row is ``report.batch`` when anything was applied."""
+    require(actor, Capability.READING_ENTER)
+    if not unit_in_scope(actor, plan.route.unit):
+        raise NotFoundError(_("No such reading plan in your area."))
+    now = now or timezone.now()
+    report = ImportReport(partial=partial, rows=len(rows))
+    good = check_rows(plan, rows, report, timezone.localdate(now))
+    if (report.errors and not partial) or not good:
+        return report
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(name=(name or _("reading file"))[:200], rows=len(rows),
+                                           actor=actor if getattr(actor, "pk", None) else None)
+        created: list[int] = []
+        for row in good:
+            try:
+                with transaction.atomic():
+                    recorded = reading_record(
+                        actor=actor, meter=row.meter, value=row.value, read_on=row.read_on, source=row.source,
+                        register=row.register, period=plan.period, multiplier_given=row.multiplier, batch=batch,
+                        now=now)
+            except ApplicationError as exc:
+                report.add(row.row, *_refusal(exc))
+                if not partial:
+                    transaction.set_rollback(True)
+                    report.applied = report.unchanged = report.exceptions = 0
+                    return report
+                continue
+            if recorded.created:
+                created.append(recorded.reading.pk)
+            else:
+                report.unchanged += not recorded.exceptions
+            report.exceptions += len(recorded.exceptions)
+        report.applied = len(created)
+        for start in range(0, len(created), 2000):
+            Reading.objects.filter(pk__in=created[start:start + 2000]).update(plan=plan)
+        batch.applied, batch.exceptions = report.applied, report.exceptions
+        batch.save(update_fields=["applied", "exceptions"])
+    report.batch = batch
+    return report
