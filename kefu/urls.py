@@ -23,6 +23,7 @@ urlpatterns = [
     path("desk/", include("kefu.desk.urls")),
     path("grid/", include("kefu.grid.urls")),
     path("outages/", include("kefu.outages.urls")),
+    path("metering/", include("kefu.metering.urls")),
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,6 +24,8 @@ from rest_framework.authtoken.models import Token
 from kefu.desk.tests.factories import make_center, miss
 from kefu.grid.services import node_create
 from kefu.knowledge.tests.factories import make_article
+from kefu.metering.models import ReadingException
+from kefu.metering.tests.factories import install, make_meter, read
 from kefu.org.tests.factories import make_staff
 from kefu.outages.models import FaultProposal
 from kefu.outages.services import outage_create
@@ -199,6 +201,27 @@ def fault_proposal(w: World) -> dict[str, Any]:
     return {"pk": FaultProposal.objects.get().pk}
 
 
+# Metering: who enters readings, who decides reading exceptions (kefu.org.choices).
+READING_ENTERERS = {"reader", "analyst", "manager_full", "admin"}
+READING_REVIEWERS = {"analyst", "admin"}
+
+
+def meter_a1(w: World) -> dict[str, Any]:
+    """A meter on account_a1 of county A1, installed by A1's customer manager, read in January (100) and
+    February (50: below the previous, so an open exception)."""
+    reader = make_staff("reader_a1", unit=w.county_a1, roles=["reader"])
+    meter = make_meter(unit=w.county_a1, serial="A1-METER-1")
+    install(actor=w.manager_a1, meter=meter, to=w.account_a1, on=date(2025, 12, 1))
+    read(actor=reader, meter=meter, month="2026-01", value="100")
+    read(actor=reader, meter=meter, month="2026-02", value="50")
+    return {"pk": meter.pk}
+
+
+def reading_exception(w: World) -> dict[str, Any]:
+    meter_a1(w)
+    return {"pk": ReadingException.objects.get(meter__serial="A1-METER-1").pk}
+
+
 # Roles with the desk (Capability.DESK), the knowledge editors and publishers, and the telephone system.
 DESK_ROLES = {"agent", "shift_leader", "admin"}
 KB_EDITORS = {"shift_leader", "director", "analyst", "admin"}
@@ -353,6 +376,12 @@ ROUTES: dict[str, Route] = {
     "outages:reliability": Route("page"),
     "outages:reliability-export": Route("page"),
     "outages:templates": Route("page"),
+    # Metering pages. The resolve form posted empty is refused (400) when the analyst may decide.
+    "metering:exceptions": Route("page", capability_roles=READING_REVIEWERS),
+    "metering:exception-resolve": Route("page", obj=reading_exception, method="post",
+                                        capability_roles=READING_REVIEWERS),
+    "metering:reading-entry": Route("page", capability_roles=READING_ENTERERS),
+    "metering:meter": Route("page", obj=meter_a1),
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
     "api-token": Route("api", public=True, method="post"),

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from kefu.metering import views
+
+app_name = "metering"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("exceptions/", views.exception_list, name="exceptions"),
+    path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
+    path("readings/new/", views.reading_entry, name="reading-entry"),
+    path("meters/<int:pk>/", views.meter_detail, name="meter"),
+]

@@ -1,0 +1,227 @@
+"""Metering pages: the analyst's exceptions queue with one decision form per row, single reading entry,
+and one meter with its installation history and latest readings.
+
+Data comes through the scoped selectors (out of scope → 404); writes are one service call each, whose
+refusal is shown beside the field at fault (400) or above the row (409), never a 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kefu.core.api import parse_id
+from kefu.core.errors import ApplicationError
+from kefu.core.web import add_service_errors, is_htmx, vary_on_htmx
+from kefu.customers.models import Account, ServicePoint
+from kefu.org.choices import Capability
+from kefu.org.scope import for_user, require
+
+from . import selectors, services
+from .choices import BILLABLE, ReadingState, Resolution, Rule
+from .forms import (
+    DECISION_LABELS,
+    DECISIONS,
+    ENTRY_FIELDS,
+    RESOLVE_FIELDS,
+    ExceptionFilterForm,
+    ReadingEntryForm,
+    ResolveForm,
+)
+from .models import Meter, MeterEvent, Reading, ReadingException
+
+QUEUE_LIMIT = 100
+METER_READINGS = 12
+STATE_COLOURS: dict[str, str] = {
+    ReadingState.VALID: "success", ReadingState.EXCEPTION: "danger", ReadingState.ACCEPTED: "info",
+    ReadingState.CORRECTED: "warning", ReadingState.SUPERSEDED: "secondary"}
+
+
+# The exceptions queue ---------------------------------------------------------------------------
+
+@dataclass
+class QueueRow:
+    exc: ReadingException
+    form: ResolveForm
+    service_point: ServicePoint | None
+    accounts: list[str] = field(default_factory=list)
+    previous: Any = None
+
+
+def _resolve_form(exc: ReadingException, data: Any = None) -> ResolveForm:
+    return ResolveForm(data, auto_id=f"id_exc{exc.pk}_%s")
+
+
+def _previous(exc: ReadingException) -> Any:
+    """The value the reading was measured from: stored on the reading, recorded by the rule, or the
+    latest billable reading before the month."""
+    reading = exc.reading
+    if reading is not None and reading.previous is not None:
+        return reading.previous
+    if exc.data.get("previous") not in (None, ""):
+        return Decimal(str(exc.data["previous"]))
+    return getattr(exc, "previous_value", None)
+
+
+def _queue_rows(request: HttpRequest, rule: str, failed: ReadingException | None = None,
+                failed_form: ResolveForm | None = None) -> tuple[list[QueueRow], int]:
+    qs = selectors.exception_queue(request.user, rule=rule).select_related(
+        "meter__service_point__premise", "reading__service_point__premise")
+    total = qs.count()
+    earlier = (Reading.objects.filter(meter=OuterRef("meter"), register=OuterRef("reading__register"),
+                                      period__lt=OuterRef("period"), state__in=BILLABLE)
+               .order_by("-period").values("value")[:1])
+    excs = list(qs.annotate(previous_value=Subquery(earlier))[:QUEUE_LIMIT])
+    points = {e.pk: (e.reading.service_point if e.reading is not None else e.meter.service_point) for e in excs}
+    numbers: dict[int, list[str]] = {}
+    for sp_id, number in (Account.objects.filter(service_point_id__in={p.pk for p in points.values() if p})
+                          .order_by("number").values_list("service_point_id", "number")):
+        numbers.setdefault(sp_id, []).append(number)
+    rows = []
+    for e in excs:
+        sp = points[e.pk]
+        form = failed_form if failed is not None and failed.pk == e.pk and failed_form is not None else \
+            _resolve_form(e)
+        rows.append(QueueRow(exc=e, form=form, service_point=sp, accounts=numbers.get(sp.pk, []) if sp else [],
+                             previous=_previous(e)))
+    return rows, total
+
+
+def _queue_page(request: HttpRequest, rule: str, filter_form: ExceptionFilterForm, *, status: int = 200,
+                failed: ReadingException | None = None, failed_form: ResolveForm | None = None) -> HttpResponse:
+    rows, total = _queue_rows(request, rule, failed, failed_form)
+    context = {"rows": rows, "total": total, "limit": QUEUE_LIMIT, "filter_form": filter_form, "rule": rule,
+               "decisions": [(d.value, DECISION_LABELS[d]) for d in DECISIONS]}
+    template = "metering/_exception_rows.html" if is_htmx(request) and failed is None else "metering/exceptions.html"
+    return vary_on_htmx(render(request, template, context, status=status))
+
+
+@login_required
+@require_GET
+def exception_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, Capability.READING_REVIEW)
+    filter_form = ExceptionFilterForm(request.GET)
+    return _queue_page(request, filter_form.rule_value(), filter_form)
+
+
+def _exception_or_404(request: HttpRequest, pk: Any) -> ReadingException:
+    # Decided ones too, so that a second decision on the same row is told so (409) rather than 404.
+    exc = (for_user(ReadingException.objects.all(), request.user, capability=Capability.CUSTOMER_VIEW)
+           .select_related("meter").filter(pk=parse_id(pk) or 0).first())
+    if exc is None:
+        raise Http404
+    return exc
+
+
+@login_required
+@require_POST
+def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, Capability.READING_REVIEW)
+    exc = _exception_or_404(request, pk)
+    back = ExceptionFilterForm({"rule": request.POST.get("rule", "")})
+    rule = back.rule_value()
+    form = _resolve_form(exc, request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.exception_resolve(actor=request.user, exception=exc, resolution=d["decision"],
+                                       value=d["value"], note=d["reason"])
+        except ApplicationError as error:
+            add_service_errors(form, error, field_map=RESOLVE_FIELDS)
+            status = error.status_code
+        else:
+            messages.success(request, _("Meter %(serial)s, %(month)s: %(rule)s — %(decision)s.") % {
+                "serial": exc.meter.serial, "month": exc.period.strftime("%Y-%m"), "rule": Rule(exc.rule).label,
+                "decision": Resolution(d["decision"]).label})
+            url = reverse("metering:exceptions")
+            return redirect(f"{url}?{urlencode({'rule': rule})}" if rule else url)
+    else:
+        status = 400
+    exc.refresh_from_db(fields=["resolution"])
+    if exc.resolution != Resolution.OPEN:
+        # Decided meanwhile: the row is gone from the queue, so say it on top.
+        messages.error(request, " ".join(str(m) for msgs in form.errors.values() for m in msgs))
+    return _queue_page(request, rule, back, status=status, failed=exc, failed_form=form)
+
+
+# Single reading entry ---------------------------------------------------------------------------
+
+def _outcome(recorded: services.Recorded) -> tuple[int, str]:
+    reading = recorded.reading
+    names = ", ".join(str(Rule(e.rule).label) for e in recorded.exceptions)
+    values = {"serial": reading.meter.serial, "value": reading.value, "month": reading.period.strftime("%Y-%m"),
+              "rules": names}
+    if recorded.exceptions:
+        return messages.WARNING, _("Reading of meter %(serial)s for %(month)s recorded, but it breaks: %(rules)s. "
+                                   "It waits in the exceptions queue and does not go to billing.") % values
+    if not recorded.created:
+        return messages.INFO, _("Meter %(serial)s already has this reading for %(month)s.") % values
+    return messages.SUCCESS, _("Reading %(value)s of meter %(serial)s for %(month)s recorded: valid.") % values
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reading_entry(request: HttpRequest) -> HttpResponse:
+    require(request.user, Capability.READING_ENTER)
+    form = ReadingEntryForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        serial = d["meter"].strip()
+        meter = selectors.meter_qs(request.user).filter(serial=serial).first()
+        if meter is None:
+            form.add_error("meter", _("No meter numbered %(serial)s in your area.") % {"serial": serial})
+        else:
+            try:
+                recorded = services.reading_record(actor=request.user, meter=meter, value=d["value"],
+                                                   read_on=d["read_on"], source=d["source"])
+            except ApplicationError as error:
+                add_service_errors(form, error, field_map=ENTRY_FIELDS)
+            else:
+                level, text = _outcome(recorded)
+                messages.add_message(request, level, text)
+                return redirect(f"{reverse('metering:reading-entry')}?{urlencode({'reading': recorded.reading.pk})}")
+    result = None
+    reading_id = parse_id(request.GET.get("reading", ""))
+    if reading_id:
+        result = (selectors.reading_qs(request.user).select_related("meter", "service_point__premise")
+                  .filter(pk=reading_id).first())
+    context = {
+        "form": form, "result": result,
+        "result_exceptions": list(result.exceptions.filter(resolution=Resolution.OPEN)) if result else [],
+        "state_colour": STATE_COLOURS.get(result.state, "secondary") if result else "",
+    }
+    return render(request, "metering/reading_entry.html", context, status=400 if form.is_bound else 200)
+
+
+# One meter --------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def meter_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    meter: Meter | None = (selectors.meter_qs(request.user).select_related("service_point__premise", "unit")
+                           .filter(pk=parse_id(pk) or 0).first())
+    if meter is None:
+        raise Http404
+    events = (MeterEvent.objects.filter(meter=meter).select_related("service_point__premise", "actor")
+              .order_by("-installed_on", "-id"))
+    readings = list(selectors.reading_qs(request.user).filter(meter=meter).select_related("reader")
+                    .prefetch_related("corrections__actor").order_by("-period", "register")[:METER_READINGS])
+    context = {
+        "meter": meter, "events": events,
+        "readings": [(r, STATE_COLOURS.get(r.state, "secondary")) for r in readings],
+        "open_exceptions": list(selectors.exception_queue(request.user).filter(meter=meter)),
+        "accounts": list(Account.objects.filter(service_point_id=meter.service_point_id).order_by("number")
+                         .values_list("number", flat=True)) if meter.service_point_id else [],
+    }
+    return render(request, "metering/meter.html", context)
