@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("kefu.desk.api.urls")),
     path("", include("kefu.grid.api.urls")),
     path("", include("kefu.outages.api.urls")),
+    path("", include("kefu.metering.api.urls")),
 ]
 
 urlpatterns = [

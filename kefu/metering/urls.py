@@ -11,4 +11,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("exceptions/<int:pk>/resolve/", views.exception_resolve, name="exception-resolve"),
     path("readings/new/", views.reading_entry, name="reading-entry"),
     path("meters/<int:pk>/", views.meter_detail, name="meter"),
+    path("kpis/", views.kpis_page, name="kpis"),
 ]

@@ -7,18 +7,23 @@ refusal is shown beside the field at fault (400) or above the row (409), never a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kefu.core.api import parse_id
@@ -26,9 +31,10 @@ from kefu.core.errors import ApplicationError
 from kefu.core.web import add_service_errors, is_htmx, vary_on_htmx
 from kefu.customers.models import Account, ServicePoint
 from kefu.org.choices import Capability
-from kefu.org.scope import for_user, require
+from kefu.org.models import OrgUnit
+from kefu.org.scope import for_user, has_capability, require
 
-from . import selectors, services
+from . import kpis, selectors, services
 from .choices import BILLABLE, ReadingState, Resolution, Rule
 from .forms import (
     DECISION_LABELS,
@@ -225,3 +231,70 @@ def meter_detail(request: HttpRequest, pk: int) -> HttpResponse:
                          .values_list("number", flat=True)) if meter.service_point_id else [],
     }
     return render(request, "metering/meter.html", context)
+
+
+# Reading KPIs -----------------------------------------------------------------------------------
+
+class KpiForm(forms.Form):
+    """Which month and which unit (the user's units only)."""
+
+    month = forms.CharField(label=_lazy("Month"), required=False, widget=forms.TextInput(attrs={
+        "type": "month", "class": "form-control", "placeholder": "YYYY-MM"}))
+    unit = forms.ModelChoiceField(label=_lazy("Unit"), queryset=OrgUnit.objects.none(), required=False,
+                                  widget=forms.Select(attrs={"class": "form-select"}))
+
+    def __init__(self, data: Any, *, units: Any, default_unit: OrgUnit | None, today: date) -> None:
+        super().__init__(data)
+        field = self.fields["unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+        top = min((u.depth for u in units), default=0)
+
+        def indented(unit: OrgUnit) -> str:
+            return "\u3000" * max(0, unit.depth - top) + unit.name
+
+        field.label_from_instance = indented  # type: ignore[method-assign,assignment]
+        self.default_unit, self.today = default_unit, today
+
+    def clean_month(self) -> date:
+        raw = (self.cleaned_data.get("month") or "").strip()
+        if not raw:
+            return self.today.replace(day=1)
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})", raw)
+        if match is None or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
+            raise forms.ValidationError(_("Give the month as YYYY-MM, e.g. 2026-03."))
+        return date(int(match[1]), int(match[2]), 1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["unit"] = data.get("unit") or self.default_unit
+        if data["unit"] is None and "unit" not in self.errors:
+            self.add_error("unit", _("Choose a unit."))
+        return data
+
+
+@login_required
+@require_GET
+def kpis_page(request: HttpRequest) -> HttpResponse:
+    """Reading rate, on-time rate, accuracy and exceptions for a month, by unit, route and reader."""
+    user = request.user
+    if not (has_capability(user, Capability.READING_ENTER) or has_capability(user, Capability.READING_REVIEW)):
+        require(user, Capability.READING_ENTER)  # raises the 403 naming the action
+    units = OrgUnit.objects.for_user(user).filter(is_active=True).order_by("path")
+    asked = request.GET.get("unit", "").strip()
+    asked_id = parse_id(asked)
+    if asked_id and not units.filter(pk=asked_id).exists():
+        raise Http404  # a unit outside the user's area is not there for them
+    own = getattr(user, "unit", None)
+    default = own if own is not None and units.filter(pk=own.pk).exists() else units.first()
+    form = KpiForm({"month": request.GET.get("month", ""), "unit": asked}, units=units, default_unit=default,
+                   today=timezone.localdate())
+    report = kpis.reading_kpis(user=user, unit=form.cleaned_data["unit"], period=form.cleaned_data["month"]) \
+        if form.is_valid() else None
+    sections = [] if report is None else [
+        ("by-unit", _("By unit"), _("Unit"), report.units),
+        ("by-route", _("By route"), _("Route"), report.routes),
+        ("by-reader", _("By reader"), _("Meter reader"), report.readers),
+    ]
+    return render(request, "metering/kpis.html", {"form": form, "report": report, "sections": sections},
+                  status=200 if report is not None else 400)

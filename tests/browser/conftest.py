@@ -43,7 +43,9 @@ def _seeded_database(transactional_db: None) -> None:
 
 @pytest.fixture
 def page(browser, settings):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    # Reduced motion: Bootstrap then skips its transitions, so a click never lands on a panel that is
+    # still opening (a source of flaky clicks on a loaded CI machine).
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000}, reduced_motion="reduce")
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page

@@ -82,6 +82,7 @@ def test_published_outage_shows_on_the_agent_desk(browser, page, live_server, wo
     # click; the director publishes with a reason.
     page.locator("#action-buttons [data-action='publish']").click()
     publish = page.locator("form[data-form='publish']")
+    expect(page.locator("#panel-publish")).to_have_class(re.compile(r"\bshow\b"))
     expect(publish).to_be_visible()
     expect(page.locator("#publish-warnings")).to_be_visible()
     publish.get_by_role("button").click()
