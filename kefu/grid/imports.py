@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core.choices import RegionClass, UtilityKind
 from kefu.core.errors import Conflict, InvalidInput
+from kefu.core.tabular import column_message
 from kefu.customers.models import Account, ServicePoint
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit, Staff
@@ -189,7 +190,7 @@ def read_table(file: str | Path | bytes | IO[bytes], filename: str = "", *,
         missing.append("service_point")
     doubled = sorted({h for h in present if present.count(h) > 1})
     if unknown or missing or doubled:
-        raise InvalidInput({"file": [_column_message(known, required, unknown, missing, doubled)]})
+        raise InvalidInput({"file": [column_message(known, required, unknown, missing, doubled)]})
     rows: list[dict[str, Any]] = []
     for offset, values in enumerate(raw[header_at + 1:], start=header_at + 2):
         cells = [_cell(v) for v in values]
@@ -203,20 +204,6 @@ def read_table(file: str | Path | bytes | IO[bytes], filename: str = "", *,
             row.setdefault(name, "")
         rows.append(row)
     return rows
-
-
-def _column_message(known: dict[str, str], required: Iterable[str], unknown: list[str], missing: list[str],
-                    doubled: list[str]) -> str:
-    parts = []
-    if missing:
-        parts.append(_("missing columns: %(cols)s") % {"cols": ", ".join(missing)})
-    if unknown:
-        parts.append(_("unknown columns: %(cols)s") % {"cols": ", ".join(unknown)})
-    if doubled:
-        parts.append(_("columns given twice: %(cols)s") % {"cols": ", ".join(doubled)})
-    expected = ", ".join(f"{zh}({canon})" + ("" if canon in required else "*") for canon, zh in known.items())
-    return _("Wrong columns (%(problems)s). Expected columns: %(expected)s (* optional).") % {
-        "problems": "; ".join(parts), "expected": expected}
 
 
 # --------------------------------------------------------------------------- value parsing
@@ -340,7 +327,7 @@ def topology_import(*, actor: Any, rows: list[dict[str, Any]], dry_run: bool = F
     report = ImportReport(dry_run=dry_run)
     if rows and not all(c in rows[0] for c in TOPOLOGY_REQUIRED):
         missing = [c for c in TOPOLOGY_REQUIRED if c not in rows[0]]
-        raise InvalidInput({"file": [_column_message(TOPOLOGY_COLUMNS, TOPOLOGY_REQUIRED, [], missing, [])]})
+        raise InvalidInput({"file": [column_message(TOPOLOGY_COLUMNS, TOPOLOGY_REQUIRED, [], missing, [])]})
     units = _by_code(OrgUnit, (str(r.get("unit_code", "")).strip() for r in rows))
     parsed: dict[str, _Row] = {}
     first_row: dict[str, int] = {}
@@ -552,7 +539,7 @@ def attachments_import(*, actor: Any, rows: list[dict[str, Any]], dry_run: bool 
     require(actor, Capability.GRID_EDIT)
     report = ImportReport(dry_run=dry_run)
     if rows and ("node_code" not in rows[0] or not ({"service_point", "account"} & rows[0].keys())):
-        raise InvalidInput({"file": [_column_message(ATTACHMENT_COLUMNS, ("node_code",), [], ["node_code"], [])]})
+        raise InvalidInput({"file": [column_message(ATTACHMENT_COLUMNS, ("node_code",), [], ["node_code"], [])]})
     points = _by_code(ServicePoint, (str(r.get("service_point", "")).strip() for r in rows),
                       related=["premise__unit"])
     accounts = _by_code(Account, (str(r.get("account", "")).strip() for r in rows), "number",

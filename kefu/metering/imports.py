@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import ApplicationError, InvalidInput, NotFoundError
+from kefu.core.tabular import column_message
 from kefu.org.choices import Capability
 from kefu.org.scope import require, unit_in_scope
 
@@ -186,7 +187,7 @@ def read_table(file: str | Path | bytes | IO[bytes], filename: str = "") -> list
     missing = [c for c in REQUIRED if c not in present]
     doubled = sorted({h for h in present if present.count(h) > 1})
     if unknown or missing or doubled:
-        raise InvalidInput({"file": [_column_message(unknown, missing, doubled)]})
+        raise InvalidInput({"file": [column_message(READING_COLUMNS, REQUIRED, unknown, missing, doubled)]})
     rows: list[dict[str, str]] = []
     for number, values in enumerate(raw[header_at + 1:], start=header_at + 2):
         texts = [_cell(v) for v in values]
@@ -198,19 +199,6 @@ def read_table(file: str | Path | bytes | IO[bytes], filename: str = "") -> list
                 row[name] = value
         rows.append(row)
     return rows
-
-
-def _column_message(unknown: list[str], missing: list[str], doubled: list[str]) -> str:
-    parts = []
-    if missing:
-        parts.append(_("missing columns: %(cols)s") % {"cols": ", ".join(missing)})
-    if unknown:
-        parts.append(_("unknown columns: %(cols)s") % {"cols": ", ".join(unknown)})
-    if doubled:
-        parts.append(_("columns given twice: %(cols)s") % {"cols": ", ".join(doubled)})
-    expected = ", ".join(f"{zh}({c})" + ("" if c in REQUIRED else "*") for c, zh in READING_COLUMNS.items())
-    return _("Wrong columns (%(problems)s). Expected columns: %(expected)s (* optional).") % {
-        "problems": "; ".join(parts), "expected": expected}
 
 
 # --------------------------------------------------------------------------- checking

@@ -31,6 +31,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.web import add_service_errors, is_htmx, vary_on_htmx
 from kefu.customers.models import Account, ServicePoint
 from kefu.org.choices import Capability
+from kefu.org.forms import UnitChoiceField
 from kefu.org.models import OrgUnit
 from kefu.org.scope import for_user, has_capability, require
 
@@ -240,20 +241,15 @@ class KpiForm(forms.Form):
 
     month = forms.CharField(label=_lazy("Month"), required=False, widget=forms.TextInput(attrs={
         "type": "month", "class": "form-control", "placeholder": "YYYY-MM"}))
-    unit = forms.ModelChoiceField(label=_lazy("Unit"), queryset=OrgUnit.objects.none(), required=False,
+    unit = UnitChoiceField(label=_lazy("Unit"), queryset=OrgUnit.objects.none(), required=False,
                                   widget=forms.Select(attrs={"class": "form-select"}))
 
     def __init__(self, data: Any, *, units: Any, default_unit: OrgUnit | None, today: date) -> None:
         super().__init__(data)
         field = self.fields["unit"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, UnitChoiceField)
         field.queryset = units
-        top = min((u.depth for u in units), default=0)
-
-        def indented(unit: OrgUnit) -> str:
-            return "\u3000" * max(0, unit.depth - top) + unit.name
-
-        field.label_from_instance = indented  # type: ignore[method-assign,assignment]
+        field.base = min((u.depth for u in units), default=0)
         self.default_unit, self.today = default_unit, today
 
     def clean_month(self) -> date:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core.choices import UtilityKind
 from kefu.core.web import BootstrapFormMixin
+from kefu.org.forms import UnitChoiceField
 from kefu.org.models import OrgUnit
 
 from .choices import GAS_CLASSES, MARKETING_CLASSES, POWER_CLASSES, Action, MessageKind, OutageClass, Status
@@ -238,7 +239,7 @@ MAX_PERIOD_DAYS = 366 * 5
 
 
 class ReliabilityForm(BootstrapFormMixin, forms.Form):
-    unit = forms.ModelChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
+    unit = UnitChoiceField(label=_("Unit"), queryset=OrgUnit.objects.none(), required=False)
     start = forms.DateField(label=_("Period from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("Period to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     utility = forms.ChoiceField(label=_("Utility kind"), required=False, choices=UtilityKind.choices)
@@ -247,14 +248,9 @@ class ReliabilityForm(BootstrapFormMixin, forms.Form):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["unit"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, UnitChoiceField)
         field.queryset = units
-        top = min((u.depth for u in units), default=0)
-
-        def indented(unit: OrgUnit) -> str:
-            return "\u3000" * max(0, unit.depth - top) + unit.name
-
-        field.label_from_instance = indented  # type: ignore[method-assign,assignment]
+        field.base = min((u.depth for u in units), default=0)
         self.default_unit = default_unit
         self.today = today
         self.fields["unit"].initial = default_unit.pk if default_unit else None
