@@ -7,10 +7,7 @@ existing nodes are updated in place by code, a new parent moving the node with i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core.choices import RegionClass, UtilityKind
 from kefu.core.errors import Conflict, InvalidInput
-from kefu.core.tabular import column_message
+from kefu.core.tabular import column_message, file_rows
 from kefu.customers.models import Account, ServicePoint
 from kefu.org.choices import Capability
 from kefu.org.models import OrgUnit, Staff
@@ -134,49 +131,11 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")  # Chinese Excel saves CSV in GBK; GB18030 is its superset
-        except UnicodeDecodeError as exc:
-            raise InvalidInput({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
-    return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
-
-
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook  # import late: only imports need it
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput({"file": [_("The file is not a readable Excel (.xlsx) workbook.")]}) from exc
-    try:
-        sheet = book.worksheets[0]
-        return [list(r) for r in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
 def read_table(file: str | Path | bytes | IO[bytes], filename: str = "", *,
                columns: str = "topology") -> list[dict[str, Any]]:
     """Rows of a .csv or .xlsx file as dicts keyed by canonical column names, each with ``_row``
     (its row number in the file, the header being row 1). ``columns``: "topology" or "attachments"."""
-    if isinstance(file, (str, Path)):
-        filename = filename or str(file)
-        data = Path(file).read_bytes()
-    elif isinstance(file, bytes):
-        data = file
-    else:
-        data = file.read()
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        raw: list[list[Any]] = _csv_rows(data)
-    elif suffix in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(data)
-    else:
-        raise InvalidInput({"file": [_("Upload a .csv or .xlsx file.")]})
+    raw = file_rows(file, filename)
     known = TOPOLOGY_COLUMNS if columns == "topology" else ATTACHMENT_COLUMNS
     header_at = next((i for i, r in enumerate(raw) if any(_cell(c) for c in r)), None)
     if header_at is None:

@@ -12,11 +12,8 @@ in Chinese or English, or both as the export writes them ("表号(meter)")."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import ApplicationError, InvalidInput, NotFoundError
-from kefu.core.tabular import column_message
+from kefu.core.tabular import column_message, file_rows
 from kefu.org.choices import Capability
 from kefu.org.scope import require, unit_in_scope
 
@@ -137,46 +134,10 @@ def _header_name(cell: str) -> str | None:
     return None
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030")  # Chinese Excel saves CSV in GBK; GB18030 is its superset
-        except UnicodeDecodeError as exc:
-            raise InvalidInput({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
-
-
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput({"file": [_("The file is not a readable Excel (.xlsx) workbook.")]}) from exc
-    try:
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
 def read_table(file: str | Path | bytes | IO[bytes], filename: str = "") -> list[dict[str, str]]:
     """Rows of a .csv or .xlsx results file keyed by canonical column names, each with ``_row`` (its
     row number in the file). Wrong or missing columns raise ``InvalidInput`` naming them."""
-    if isinstance(file, (str, Path)):
-        filename = filename or str(file)
-        data = Path(file).read_bytes()
-    elif isinstance(file, bytes):
-        data = file
-    else:
-        data = file.read()
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        raw: list[list[Any]] = [list(r) for r in csv.reader(io.StringIO(_decode(data), newline=""))]
-    elif suffix in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(data)
-    else:
-        raise InvalidInput({"file": [_("Upload a .csv or .xlsx file.")]})
+    raw = file_rows(file, filename)
     header_at = next((i for i, r in enumerate(raw) if any(_cell(c) for c in r)), None)
     if header_at is None:
         raise InvalidInput({"file": [_("The file is empty.")]})
