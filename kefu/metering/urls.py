@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from kefu.metering import views
+from kefu.metering.views import readings as views
 
 app_name = "metering"
 

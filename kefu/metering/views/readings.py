@@ -35,9 +35,9 @@ from kefu.org.forms import UnitChoiceField
 from kefu.org.models import OrgUnit
 from kefu.org.scope import for_user, has_capability, require
 
-from . import kpis, selectors, services
-from .choices import BILLABLE, ReadingState, Resolution, Rule
-from .forms import (
+from .. import kpis, selectors, services
+from ..choices import BILLABLE, ReadingState, Resolution, Rule
+from ..forms import (
     DECISION_LABELS,
     DECISIONS,
     ENTRY_FIELDS,
@@ -46,7 +46,7 @@ from .forms import (
     ReadingEntryForm,
     ResolveForm,
 )
-from .models import Meter, MeterEvent, Reading, ReadingException
+from ..models import Meter, MeterEvent, Reading, ReadingException
 
 QUEUE_LIMIT = 100
 METER_READINGS = 12
