@@ -33,6 +33,17 @@ def column_message(known: dict[str, str], required: Iterable[str], unknown: list
         "problems": "; ".join(parts), "expected": expected}
 
 
+def csv_text(data: bytes) -> str:
+    """The text of a CSV file in UTF-8 (with or without a BOM) or GBK, or a clerk's error."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")  # Chinese Excel saves CSV in GBK; GB18030 is its superset
+        except UnicodeDecodeError as exc:
+            raise InvalidInput({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
+
+
 def file_rows(file: str | Path | bytes | IO[bytes], filename: str = "") -> list[list[Any]]:
     """The raw rows of an uploaded .csv (UTF-8, UTF-8 with BOM or GBK) or .xlsx file (first sheet);
     a clerk's error for any other file."""
@@ -45,14 +56,7 @@ def file_rows(file: str | Path | bytes | IO[bytes], filename: str = "") -> list[
         data = file.read()
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")  # Chinese Excel saves CSV in GBK; GB18030 is its superset
-            except UnicodeDecodeError as exc:
-                raise InvalidInput({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
-        return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
+        return [list(r) for r in csv.reader(io.StringIO(csv_text(data), newline=""))]
     if suffix in (".xlsx", ".xlsm"):
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

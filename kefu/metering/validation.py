@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
@@ -88,7 +88,7 @@ def consumption(c: Candidate, h: History) -> tuple[Decimal | None, bool]:
     if diff < 0 and h.previous >= c.rollover * Decimal("0.9") and c.value < c.rollover * Decimal("0.1"):
         diff += c.rollover
         wrapped = True
-    return (diff * c.multiplier).quantize(CENT), wrapped
+    return (diff * c.multiplier).quantize(CENT, ROUND_HALF_UP), wrapped
 
 
 def check(c: Candidate, h: History, t: Thresholds) -> tuple[Decimal | None, list[Finding]]:
