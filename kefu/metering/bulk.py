@@ -19,6 +19,7 @@ reported). One transaction; a re-import of the same file changes nothing."""
 from __future__ import annotations
 
 import csv
+import functools
 import datetime as dt
 import io
 import re
@@ -27,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -119,8 +120,7 @@ def csv_records(file: str | Path | bytes | IO[bytes]) -> Iterator[tuple[int, dic
         yield n, {name: cells[i].strip() if i < len(cells) else "" for i, name in names}
 
 
-@dataclass(frozen=True)
-class _Staged:
+class _Staged(NamedTuple):  # a tuple: a million of them are made
     n: int
     serial: str
     register: int
@@ -197,9 +197,13 @@ def _parse(n: int, row: dict[str, str], today: dt.date, period: dt.date | None, 
             bad = True
     if bad or read_on is None or source is None:
         return None
-    month = period or read_on.replace(day=1)
-    year_ago = month.replace(year=month.year - 1)
+    month, year_ago = _months(period or read_on.replace(day=1))
     return _Staged(n, serial, register, text, read_on, month, year_ago, source, multiplier)
+
+
+@functools.cache
+def _months(month: dt.date) -> tuple[dt.date, dt.date]:
+    return month, month.replace(year=month.year - 1)
 
 
 # --------------------------------------------------------------------------- SQL helpers
@@ -265,16 +269,20 @@ def _candidates(cursor: Any, actor: Any) -> None:
         f"CREATE TEMP TABLE {CAND} AS SELECT s.*, m.id AS meter_id, m.state AS meter_state, m.registers, "
         "m.multiplier AS meter_multiplier, m.digits, m.service_point_id AS sp_id, p.unit_id, "
         f"CASE WHEN {scope} THEN 1 ELSE 0 END AS in_scope, r.id AS existing_id, r.value AS existing_value, "
-        "r.state AS existing_state, "
-        f"(SELECT pi.plan_id FROM {_t(PlanItem)} pi JOIN {_t(ReadingPlan)} pl ON pl.id = pi.plan_id "
-        " WHERE pi.meter_id = m.id AND pl.period = s.period) AS plan_id, "
-        "MIN(s.n) OVER (PARTITION BY s.serial, s.register, s.period) AS first_n "
+        "r.state AS existing_state, pi.plan_id, COALESCE(d.first_n, s.n) AS first_n "
         f"FROM {STAGE} s LEFT JOIN {_t(Meter)} m ON m.serial = s.serial "
         f"LEFT JOIN {_t(ServicePoint)} sp ON sp.id = m.service_point_id "
         f"LEFT JOIN {_t(Premise)} p ON p.id = sp.premise_id LEFT JOIN {_t(OrgUnit)} u ON u.id = p.unit_id "
-        f"LEFT JOIN {_t(Reading)} r ON r.meter_id = m.id AND r.period = s.period AND r.register = s.register",
+        f"LEFT JOIN {_t(Reading)} r ON r.meter_id = m.id AND r.period = s.period AND r.register = s.register "
+        f"LEFT JOIN (SELECT i.meter_id, pl.period, MIN(i.plan_id) AS plan_id FROM {_t(PlanItem)} i "
+        f" JOIN {_t(ReadingPlan)} pl ON pl.id = i.plan_id WHERE pl.period IN (SELECT DISTINCT period FROM {STAGE}) "
+        " GROUP BY i.meter_id, pl.period) pi "
+        " ON pi.meter_id = m.id AND pi.period = s.period "
+        # Rows of a meter, register and month that the file holds more than once: the first one is kept.
+        f"LEFT JOIN (SELECT serial, register, period, MIN(n) AS first_n FROM {STAGE} "
+        " GROUP BY serial, register, period HAVING COUNT(*) > 1) d "
+        " ON d.serial = s.serial AND d.register = s.register AND d.period = s.period",
         params)
-    cursor.execute(f"CREATE INDEX {CAND}_n ON {CAND} (period, n)")
     cursor.execute(f"ANALYZE {CAND}")
 
 
@@ -320,35 +328,37 @@ def _calc(cursor: Any, t: validation.Thresholds, period: Any, low: int, high: in
     billable = ", ".join(["%s"] * len(BILLABLE))
     flag = f"CASE WHEN r.state IN ({billable}) THEN 1 ELSE 0 END"
     used_flag = f"CASE WHEN r.state IN ({billable}) AND r.consumption IS NOT NULL THEN 1 ELSE 0 END"
-    rollover = "CAST(substr('10000000000000000', 1, c.digits + 1) AS NUMERIC)"
-    diff = "(c.value - h.prev)"
+    rollover = "CAST(substr('10000000000000000', 1, p.digits + 1) AS NUMERIC)"
+    # The last billable reading of the year before, else an older one, else the installation's.
+    prev = (f"COALESCE(h.prev, (SELECT r.value FROM {_t(Reading)} r WHERE r.meter_id = c.meter_id "
+            f"AND r.register = c.register AND r.period < c.year_ago AND r.state IN ({billable}) "
+            f"ORDER BY r.period DESC LIMIT 1), (SELECT e.initial_reading FROM {_t(MeterEvent)} e "
+            "WHERE e.meter_id = c.meter_id ORDER BY e.installed_on DESC, e.id DESC LIMIT 1))")
+    diff = "(p.value - p.prev)"
     cursor.execute(f"DROP TABLE IF EXISTS {CALC}")
     cursor.execute(
-        f"CREATE TEMP TABLE {CALC} AS SELECT c.*, h.prev, "
-        f"ROUND(CASE WHEN {diff} < 0 AND h.prev >= {rollover} * 0.9 AND c.value < {rollover} * 0.1 "
-        f"THEN {diff} + {rollover} ELSE {diff} END * c.meter_multiplier, 2) AS used, "
+        f"CREATE TEMP TABLE {CALC} AS SELECT p.*, "
+        f"ROUND(CASE WHEN {diff} < 0 AND p.prev >= {rollover} * 0.9 AND p.value < {rollover} * 0.1 "
+        f"THEN {diff} + {rollover} ELSE {diff} END * p.meter_multiplier, 2) AS used FROM ("
+        f"SELECT c.*, {prev} AS prev, "
         "h.avg_used, h.last_year, COALESCE(h.zeros, 0) AS zeros, COALESCE(h.estimates, 0) AS estimates FROM "
         f"(SELECT * FROM {CAND} WHERE period = %s AND n BETWEEN %s AND %s AND existing_id IS NULL) c LEFT JOIN ("
-        "  SELECT x.n, COALESCE(MAX(CASE WHEN x.billable = 1 AND x.rb = 1 THEN x.value END),"
-        f"   (SELECT r.value FROM {_t(Reading)} r WHERE r.meter_id = x.meter_id AND r.register = x.register"
-        f"    AND r.period < x.year_ago AND r.state IN ({billable}) ORDER BY r.period DESC LIMIT 1),"
-        f"   (SELECT e.initial_reading FROM {_t(MeterEvent)} e WHERE e.meter_id = x.meter_id"
-        "    ORDER BY e.installed_on DESC, e.id DESC LIMIT 1)) AS prev,"
+        "  SELECT x.n, MAX(CASE WHEN x.billable = 1 AND x.rb = 1 THEN x.value END) AS prev,"
         "  AVG(CASE WHEN x.with_used = 1 AND x.ru <= %s THEN x.consumption END) AS avg_used,"
         "  MAX(CASE WHEN x.billable = 1 AND x.period = x.year_ago THEN x.consumption END) AS last_year,"
         "  SUM(CASE WHEN x.with_used = 1 AND x.ru < %s AND x.consumption = 0 THEN 1 ELSE 0 END) AS zeros,"
         "  SUM(CASE WHEN x.rs < %s AND x.source = %s THEN 1 ELSE 0 END) AS estimates"
-        "  FROM (SELECT c2.n, c2.meter_id, c2.register, c2.year_ago, r.period, r.value, r.consumption, r.source,"
-        f"   {flag} AS billable, {used_flag} AS with_used,"
-        f"   ROW_NUMBER() OVER (PARTITION BY c2.n, {flag} ORDER BY r.period DESC) AS rb,"
-        f"   ROW_NUMBER() OVER (PARTITION BY c2.n, {used_flag} ORDER BY r.period DESC) AS ru,"
-        "   ROW_NUMBER() OVER (PARTITION BY c2.n ORDER BY r.period DESC) AS rs"
-        f"   FROM {CAND} c2 LEFT JOIN {_t(Reading)} r ON r.meter_id = c2.meter_id AND r.register = c2.register"
-        "    AND r.period < c2.period AND r.period >= c2.year_ago"
-        "   WHERE c2.period = %s AND c2.n BETWEEN %s AND %s AND c2.existing_id IS NULL) x"
-        "  GROUP BY x.n, x.meter_id, x.register, x.year_ago) h ON h.n = c.n",
-        [period, low, high, *BILLABLE, t.high_average_months,
-         t.zero_months, t.estimate_months, Source.ESTIMATED, *BILLABLE, *BILLABLE, *BILLABLE, *BILLABLE,
+        # One sort: the ranks among billable rows and among rows with a consumption are running counts.
+        "  FROM (SELECT y.*, SUM(y.billable) OVER w AS rb, SUM(y.with_used) OVER w AS ru, ROW_NUMBER() OVER w AS rs"
+        "   FROM (SELECT c2.n, c2.meter_id, c2.register, c2.year_ago, r.period, r.value, r.consumption, r.source,"
+        f"    {flag} AS billable, {used_flag} AS with_used"
+        f"    FROM {CAND} c2 LEFT JOIN {_t(Reading)} r ON r.meter_id = c2.meter_id AND r.register = c2.register"
+        "     AND r.period < c2.period AND r.period >= c2.year_ago"
+        "    WHERE c2.period = %s AND c2.n BETWEEN %s AND %s AND c2.existing_id IS NULL) y"
+        "   WINDOW w AS (PARTITION BY y.n ORDER BY y.period DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+        "  ) x GROUP BY x.n) h ON h.n = c.n) p",
+        [*BILLABLE, period, low, high, t.high_average_months,
+         t.zero_months, t.estimate_months, Source.ESTIMATED, *BILLABLE, *BILLABLE,
          period, low, high])
 
 
@@ -434,6 +444,8 @@ def reading_bulk_import(*, actor: Any, records: Iterable[tuple[int, dict[str, st
     lap("parse")
     reader_id = actor.pk if getattr(actor, "pk", None) else None
     with transaction.atomic(), connection.cursor() as cursor:
+        if _pg():  # the window sorts and hash joins of a chunk fit in memory instead of spilling to disk
+            cursor.execute("SET LOCAL work_mem = '512MB'")
         _load_stage(cursor, staged)
         del staged
         lap("load")
