@@ -70,14 +70,14 @@ def meters_ensure(n: int, history: int) -> None:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {meter} (serial, kind, utility, model, manufacturer, registers, multiplier, digits, "
+            f"INSERT INTO {meter} (serial, kind, utility, model, manufacturer, registers, multiplier, digits, "  # noqa: S608
             "location, in_box, state, service_point_id, unit_id, version) "
             f"SELECT '{PREFIX}' || {pad}, CASE WHEN s.utility = 'gas' THEN 'diaphragm' ELSE 'single_phase' END, "
             "s.utility, '', '', 1, 1, 6, 'outdoor', TRUE, 'installed', s.id, p.unit_id, 1 "
             f"FROM {sp} s JOIN {premise} p ON p.id = s.premise_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM {meter} m WHERE m.service_point_id = s.id) ORDER BY s.id LIMIT %s", [n])
         cur.execute(
-            f"INSERT INTO {event} (service_point_id, meter_id, kind, installed_on, initial_reading, at) "
+            f"INSERT INTO {event} (service_point_id, meter_id, kind, installed_on, initial_reading, at) "  # noqa: S608
             f"SELECT service_point_id, id, 'install', %s, id %% 900, %s FROM {meter} WHERE serial LIKE %s",
             [date(MONTH.year - 1, 1, 5), common_now(), PREFIX + "%"])
         # Monthly use: a base per meter (20–219) times a seasonal factor; the register climbs from the
@@ -87,7 +87,7 @@ def meters_ensure(n: int, history: int) -> None:
             factor = seasonal(period.month)
             done = sum(seasonal(month_back(j).month) for j in range(history, k, -1))
             cur.execute(
-                f"INSERT INTO {reading} (meter_id, service_point_id, period, register, value, previous, consumption, "
+                f"INSERT INTO {reading} (meter_id, service_point_id, period, register, value, previous, consumption, "  # noqa: S608
                 "read_on, source, state, unit_id, created_at) "
                 f"SELECT m.id, m.service_point_id, %s, 0, m.id %% 900 + (20 + m.id %% 200) * %s, "
                 f"m.id %% 900 + (20 + m.id %% 200) * %s, (20 + m.id %% 200) * %s, %s, 'actual', 'valid', m.unit_id, %s "
@@ -147,8 +147,8 @@ def clear_month() -> None:
 
     q = connection.ops.quote_name
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {q(ReadingException._meta.db_table)} WHERE period = %s", [MONTH])
-        cur.execute(f"DELETE FROM {q(Reading._meta.db_table)} WHERE period = %s", [MONTH])
+        cur.execute(f"DELETE FROM {q(ReadingException._meta.db_table)} WHERE period = %s", [MONTH])  # noqa: S608
+        cur.execute(f"DELETE FROM {q(Reading._meta.db_table)} WHERE period = %s", [MONTH])  # noqa: S608
         ImportBatch.objects.filter(name="bench-metering.csv").delete()
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:

@@ -19,8 +19,8 @@ reported). One transaction; a re-import of the same file changes nothing."""
 from __future__ import annotations
 
 import csv
-import functools
 import datetime as dt
+import functools
 import io
 import re
 import time
