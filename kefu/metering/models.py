@@ -14,6 +14,7 @@ from kefu.customers.models import ServicePoint
 from kefu.org.models import OrgUnit
 
 from .choices import Location, MeterEventKind, MeterKind, MeterState, PlanStatus, ReadingState, Resolution, Rule, Source
+from .prepaid_choices import CardState, Household, PrepaidEventKind, PurchaseMode, ValveState
 
 
 class Meter(models.Model):
@@ -288,3 +289,190 @@ class ReadingException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meter_id}:{self.rule}"
+
+
+# IC-card prepaid gas (guide §5, prices §6) -----------------------------------------------------
+# One household, one meter, one card. The counter writes each purchase (m³) to the card with the
+# next sequence number; the meter loads it, closes its valve at zero, and writes its status back on
+# the card, which the counter reads at the next visit. See ``prepaid.py``.
+
+
+class PrepaidTariff(models.Model):
+    """Residential tiered gas prices for prepaid cards (policy data with its source).
+
+    Tier limits are cumulative m³ bought in the cycle (a year from ``cycle_month``/``cycle_day``).
+    A row without ``unit`` is the company-wide default; a row for a unit applies to its subtree and
+    wins over a row higher up."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("unit"))
+    active = models.BooleanField(_("active"), default=True)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective until (last day)"), null=True, blank=True)
+    cycle_month = models.PositiveSmallIntegerField(_("cycle starts: month"), default=1)
+    cycle_day = models.PositiveSmallIntegerField(_("cycle starts: day"), default=1)
+    tier1_limit = models.DecimalField(_("tier 1 up to (m³)"), max_digits=10, decimal_places=2)
+    tier2_limit = models.DecimalField(_("tier 2 up to (m³)"), max_digits=10, decimal_places=2)
+    heating_tier1_limit = models.DecimalField(_("heating: tier 1 up to (m³)"), max_digits=10, decimal_places=2,
+                                              null=True, blank=True)
+    heating_tier2_limit = models.DecimalField(_("heating: tier 2 up to (m³)"), max_digits=10, decimal_places=2,
+                                              null=True, blank=True)
+    tier1_price = models.DecimalField(_("tier 1 price (yuan/m³)"), max_digits=8, decimal_places=4)
+    tier2_price = models.DecimalField(_("tier 2 price (yuan/m³)"), max_digits=8, decimal_places=4)
+    tier3_price = models.DecimalField(_("tier 3 price (yuan/m³)"), max_digits=8, decimal_places=4)
+    low_income_tier1 = models.BooleanField(_("low-income households pay the tier-1 price"), default=True)
+    max_volume = models.DecimalField(_("most m³ in one purchase"), max_digits=10, decimal_places=2,
+                                     default=Decimal("1000"))
+    max_amount = models.DecimalField(_("most yuan in one purchase"), max_digits=12, decimal_places=2,
+                                     default=Decimal("5000"))
+    source = models.CharField(_("source"), max_length=500)
+
+    class Meta:
+        verbose_name = _("prepaid gas tariff")
+        verbose_name_plural = _("prepaid gas tariffs")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tier1_limit__gt=0, tier2_limit__gt=models.F("tier1_limit")),
+                                   name="ptariff_tiers_ascending"),
+            models.CheckConstraint(condition=models.Q(cycle_month__gte=1, cycle_month__lte=12, cycle_day__gte=1,
+                                                      cycle_day__lte=28), name="ptariff_cycle_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrepaidCard(models.Model):
+    """The household's IC card for its prepaid meter. ``last_sequence`` is the last purchase sold on
+    it; a replacement card carries the numbering on from ``opening_sequence``."""
+
+    number = models.CharField(_("card number"), max_length=32, unique=True)
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="cards", verbose_name=_("meter"))
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("account"))
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    state = models.CharField(_("state"), max_length=10, choices=CardState.choices, default=CardState.ACTIVE)
+    household = models.CharField(_("household category"), max_length=12, choices=Household.choices,
+                                 default=Household.STANDARD)
+    household_note = models.CharField(_("household evidence"), max_length=200, blank=True)
+    issued_on = models.DateField(_("issued on"))
+    opening_sequence = models.PositiveIntegerField(_("numbering continues after"), default=0)
+    opening_bought = models.DecimalField(_("meter's total bought at issue (m³)"), max_digits=14, decimal_places=2,
+                                         default=Decimal("0"))
+    last_sequence = models.PositiveIntegerField(_("last purchase number"), default=0)
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="replaced_by", verbose_name=_("replaces card"))
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("prepaid card")
+        verbose_name_plural = _("prepaid cards")
+        ordering = ["number"]
+        indexes = [models.Index(fields=["unit", "state"], name="pcard_unit_state_idx")]
+        constraints = [
+            # One household, one meter, one card: a lost card still holds its meter until replaced.
+            models.UniqueConstraint(fields=["meter"], condition=models.Q(state__in=["active", "lost"]),
+                                    name="pcard_one_per_meter"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CardPurchase(models.Model):
+    """One sale of gas to a card: the volume written to it, what it cost and how the tiers split it."""
+
+    card = models.ForeignKey(PrepaidCard, on_delete=models.PROTECT, related_name="purchases")
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    tariff = models.ForeignKey(PrepaidTariff, on_delete=models.PROTECT, related_name="+", verbose_name=_("tariff"))
+    sequence = models.PositiveIntegerField(_("purchase number"))
+    mode = models.CharField(_("bought"), max_length=8, choices=PurchaseMode.choices)
+    requested = models.DecimalField(_("asked for"), max_digits=12, decimal_places=2)
+    volume = models.DecimalField(_("volume (m³)"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
+    household = models.CharField(_("household category"), max_length=12, choices=Household.choices)
+    cycle_start = models.DateField(_("price cycle from"))
+    cycle_before = models.DecimalField(_("bought earlier in the cycle (m³)"), max_digits=14, decimal_places=2)
+    tiers = models.JSONField(_("tier split"), default=list)
+    key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", verbose_name=_("cashier"))
+    at = models.DateTimeField(_("sold at"))
+
+    class Meta:
+        verbose_name = _("card purchase")
+        verbose_name_plural = _("card purchases")
+        ordering = ["card", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["card", "sequence"], name="cpurchase_seq_unique")]
+        indexes = [
+            models.Index(fields=["account", "cycle_start"], name="cpurchase_cycle_idx"),
+            models.Index(fields=["unit", "at"], name="cpurchase_unit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}#{self.sequence}"
+
+
+class MeterWriteBack(models.Model):
+    """The meter's status as the card brought it back: the last purchase the meter loaded, its
+    totals, the valve and the tamper flags, with what the check found at the time."""
+
+    card = models.ForeignKey(PrepaidCard, on_delete=models.PROTECT, related_name="write_backs")
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    purchase = models.OneToOneField(CardPurchase, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="write_back", verbose_name=_("came with purchase"))
+    sequence = models.PositiveIntegerField(_("last purchase loaded"))
+    last_sold = models.PositiveIntegerField(_("last purchase sold then"))
+    total_used = models.DecimalField(_("total used (m³)"), max_digits=14, decimal_places=2)
+    total_bought = models.DecimalField(_("total bought (m³)"), max_digits=14, decimal_places=2)
+    remaining = models.DecimalField(_("remaining (m³)"), max_digits=14, decimal_places=2)
+    valve = models.CharField(_("valve"), max_length=8, choices=ValveState.choices)
+    tamper_flags = models.JSONField(_("tamper flags"), default=list, blank=True)
+    expected_bought = models.DecimalField(_("bought according to the purchases (m³)"), max_digits=14,
+                                          decimal_places=2)
+    findings = models.JSONField(_("findings"), default=list, blank=True)
+    # History findings as columns, so the reconciliation counts them in SQL.
+    used_backwards = models.BooleanField(default=False)
+    sequence_backwards = models.BooleanField(default=False)
+    tampered = models.BooleanField(default=False)
+    read_at = models.DateTimeField(_("read at"))
+    key = models.CharField(_("idempotency key"), max_length=64, null=True, blank=True, unique=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("meter write-back")
+        verbose_name_plural = _("meter write-backs")
+        ordering = ["card", "read_at", "id"]
+        indexes = [models.Index(fields=["card", "read_at"], name="mwb_card_read_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}@{self.sequence}"
+
+
+class PrepaidEvent(models.Model):
+    """One row per state change of a card: issue, purchase, write-back, category, loss, replacement."""
+
+    card = models.ForeignKey(PrepaidCard, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("event"), max_length=12, choices=PrepaidEventKind.choices)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("prepaid card event")
+        verbose_name_plural = _("prepaid card events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}:{self.kind}"

@@ -64,6 +64,7 @@ class Capability(models.TextChoices):
     METER_EDIT = "meter.edit", _("Install, replace and remove meters")
     READING_ENTER = "reading.enter", _("Enter meter readings")
     READING_REVIEW = "reading.review", _("Review reading exceptions and correct readings")
+    CARD_SELL = "card.sell", _("Issue IC cards and sell prepaid gas at the counter")
 
 
 _ALL = frozenset(Capability)
@@ -91,10 +92,10 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
                                          Capability.READING_ENTER},
     Role.MANAGER_PART: _READ | _FIELD | {Capability.CUSTOMER_EDIT, Capability.ACCOUNT_STATUS},
     Role.READER: _READ | {Capability.READING_ENTER},
-    Role.COLLECTOR: _READ | {Capability.ACCOUNT_STATUS},
+    Role.COLLECTOR: _READ | {Capability.ACCOUNT_STATUS, Capability.CARD_SELL},
     Role.INSPECTOR: _READ | _FIELD,
     Role.CLERK: _READ | {Capability.CUSTOMER_EDIT, Capability.PERSONAL_DATA, Capability.ACCOUNT_STATUS,
-                         Capability.ORDER_INTAKE, Capability.ORDER_REPLY},
+                         Capability.ORDER_INTAKE, Capability.ORDER_REPLY, Capability.CARD_SELL},
     Role.ANALYST: _READ | {Capability.KNOWLEDGE_EDIT, Capability.READING_ENTER, Capability.READING_REVIEW},
     # The telephone system's account: call events and IVR answers, nothing else. Its unit is the
     # hotline center's, so IVR answers cover the customers that center serves.
