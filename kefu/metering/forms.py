@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core.web import BootstrapFormMixin
 
 from .choices import Resolution, Rule, Source
+from .fieldwork import MAX_NOTE
+from .plans import SignerRole
 
 # The analyst's decisions, in the order the buttons show them.
 DECISIONS = [Resolution.ACCEPTED, Resolution.CORRECTED, Resolution.ESTIMATED, Resolution.REREAD]
@@ -24,7 +26,9 @@ DECISION_LABELS = {
 }
 # Service error keys → form fields.
 RESOLVE_FIELDS = {"resolution": "decision", "note": "reason", "value": "value"}
-ENTRY_FIELDS = {"meter": "meter", "value": "value", "read_on": "read_on", "source": "source"}
+ENTRY_FIELDS = {"meter": "meter", "value": "value", "read_on": "read_on", "source": "source", "hazard": "hazard",
+                "theft": "theft"}
+SHEET_FIELDS = {"day": "day", "signed_by": "signed_by", "signer_role": "signer_role", "note": "note"}
 
 
 class ExceptionFilterForm(BootstrapFormMixin, forms.Form):
@@ -55,8 +59,36 @@ class ReadingEntryForm(BootstrapFormMixin, forms.Form):
                             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
     read_on = forms.DateField(label=_("Read on"), widget=forms.DateInput(attrs={"type": "date"}))
     source = forms.ChoiceField(label=_("Source"), choices=Source.choices, initial=Source.ACTUAL)
+    # What the reader noted at the meter: each becomes a work order for the unit of the premise.
+    hazard = forms.CharField(label=_("Safety hazard noted"), required=False, max_length=MAX_NOTE,
+                             help_text=_("Describe it; a work order goes to the unit of the premise. At an indoor "
+                                         "gas meter the customer signs the hazard notice."),
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    theft = forms.BooleanField(label=_("Suspected theft of electricity or gas"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("read_on", timezone.localdate().isoformat())
+
+
+class SheetForm(BootstrapFormMixin, forms.Form):
+    """A reading confirmation sheet (抄表确认单). The service checks the day against the window."""
+
+    day = forms.DateField(label=_("Route day"), widget=forms.DateInput(attrs={"type": "date"}))
+    signed_by = forms.CharField(label=_("Signed by"), max_length=60, widget=forms.TextInput(attrs={
+        "autocomplete": "off"}))
+    signer_role = forms.ChoiceField(label=_("Signer"), choices=SignerRole.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("day", timezone.localdate().isoformat())
+
+
+class ResultsUploadForm(BootstrapFormMixin, forms.Form):
+    """The handheld's results file (the exported route with the readings filled in)."""
+
+    file = forms.FileField(label=_("Results file (.csv or .xlsx)"))
+    partial = forms.BooleanField(label=_("Apply the good rows even if some rows are wrong"), required=False)

@@ -7,6 +7,12 @@ reports the bad ones. Each row goes through ``services.reading_record``, so the 
 the exceptions queue apply exactly as for one reading on a page, and the same value again is a
 no-op: importing a file twice is harmless.
 
+What the reader noted becomes work orders in the same transaction (``fieldwork.field_note_report``):
+a text in the hazard column (隐患) a safety-hazard order, 是/Y/1 in the theft column (窃电窃气嫌疑) a
+suspected-theft order (the note column says more), each sent to the unit of the meter's premise;
+a re-import finds the orders already made and makes none. A late reading settles the meter's
+missing-reading exception for the month.
+
 CSV in UTF-8 (with or without a BOM) or GBK/GB18030 as Chinese Excel saves it, or .xlsx. Headers
 in Chinese or English, or both as the export writes them ("表号(meter)")."""
 
@@ -29,7 +35,9 @@ from kefu.org.choices import Capability
 from kefu.org.scope import require, unit_in_scope
 
 from .choices import Register, Source
+from .fieldwork import NoteKind, field_note_report, note_text
 from .models import ImportBatch, Meter, PlanItem, Reading, ReadingPlan
+from .plans import missing_settle
 from .services import parse_value, reading_record
 
 # Canonical column → Chinese header, in the order of the export.
@@ -37,7 +45,7 @@ READING_COLUMNS: dict[str, str] = {
     "seq": "顺序", "stop": "计量点编码", "account": "户号", "address": "地址", "meter": "表号",
     "register": "计度器", "previous": "上次示数", "expected_low": "预计下限", "expected_high": "预计上限",
     "multiplier": "倍率", "reading": "本次示数", "read_on": "抄表日期", "source": "抄表方式", "note": "备注",
-    "hazard": "隐患",
+    "hazard": "隐患", "theft": "窃电窃气嫌疑",
 }
 EXPORT_COLUMNS = tuple(READING_COLUMNS)
 REQUIRED = ("meter", "reading", "read_on")
@@ -48,6 +56,13 @@ _HEADER_ALIASES: dict[str, str] = {
     "抄表时间": "read_on", "日期": "read_on", "date": "read_on", "来源": "source", "抄表类型": "source",
     "序号": "seq", "order": "seq", "service_point": "stop", "计量点": "stop", "account_number": "account",
     "地址": "address", "示数类型": "register", "上月示数": "previous", "隐患说明": "hazard", "remark": "note",
+    "安全隐患": "hazard", "窃电": "theft", "窃气": "theft", "窃电嫌疑": "theft", "窃气嫌疑": "theft",
+    "suspected_theft": "theft",
+}
+# The theft column: yes or no (blank is no).
+_YES_NO: dict[str, bool] = {
+    "是": True, "有": True, "y": True, "yes": True, "1": True, "true": True, "√": True,
+    "否": False, "无": False, "n": False, "no": False, "0": False, "false": False, "": False,
 }
 _SOURCES: dict[str, str] = {
     "actual": Source.ACTUAL, "estimated": Source.ESTIMATED, "customer": Source.CUSTOMER,
@@ -74,6 +89,21 @@ class Hazard:
     row: int
     meter: str
     text: str
+    kind: str = NoteKind.HAZARD
+
+
+@dataclass(frozen=True)
+class OrderMade:
+    """A work order a row's note made (``created``), or the one an earlier import made for it."""
+
+    row: int
+    meter: str
+    kind: str
+    number: str
+    order_id: int
+    type_label: str
+    unit: str
+    created: bool
 
 
 @dataclass
@@ -86,6 +116,8 @@ class ImportReport:
     batch: ImportBatch | None = None
     errors: list[RowError] = field(default_factory=list)
     hazards: list[Hazard] = field(default_factory=list)  # hazards and theft noted by the reader
+    orders: list[OrderMade] = field(default_factory=list)  # the work orders they became (after applying)
+    settled: int = 0  # missing-reading exceptions settled by these (late) readings
 
     @property
     def ok(self) -> bool:
@@ -94,11 +126,23 @@ class ImportReport:
     def add(self, row: int, field_name: str, message: str) -> None:
         self.errors.append(RowError(row, field_name, message))
 
+    @staticmethod
+    def _note_line(h: Hazard) -> str:
+        if h.kind == NoteKind.THEFT:
+            return _("Row %(row)d: suspected theft noted at meter %(meter)s.") % {"row": h.row, "meter": h.meter}
+        return _("Row %(row)d: hazard noted at meter %(meter)s: %(text)s") % {
+            "row": h.row, "meter": h.meter, "text": h.text}
+
     def lines(self) -> list[str]:
         out = [_("Row %(row)d, %(field)s: %(message)s") % {"row": e.row, "field": e.field, "message": e.message}
                for e in sorted(self.errors, key=lambda e: (e.row, e.field))]
-        out += [_("Row %(row)d: hazard noted at meter %(meter)s: %(text)s") % {
-            "row": h.row, "meter": h.meter, "text": h.text} for h in self.hazards]
+        out += [self._note_line(h) for h in self.hazards if not self.orders]
+        for o in self.orders:
+            values = {"row": o.row, "meter": o.meter, "number": o.number, "type": o.type_label, "unit": o.unit}
+            out.append(_("Row %(row)d: work order %(number)s (%(type)s) for meter %(meter)s, sent to %(unit)s.")
+                       % values if o.created else
+                       _("Row %(row)d: meter %(meter)s already has work order %(number)s (%(type)s) for this; "
+                         "no new order.") % values)
         if self.errors and not self.partial:
             out.append(_("%(count)d errors; nothing was imported.") % {"count": len(self.errors)})
             return out
@@ -107,6 +151,8 @@ class ImportReport:
         out.append(_("%(rows)d rows: %(applied)d readings recorded, %(unchanged)d already there, "
                      "%(exceptions)d exceptions for review.") % {
             "rows": self.rows, "applied": self.applied, "unchanged": self.unchanged, "exceptions": self.exceptions})
+        if self.settled:
+            out.append(_("%(count)d missing-reading exceptions settled by these readings.") % {"count": self.settled})
         return out
 
 
@@ -173,6 +219,9 @@ class _Good:
     read_on: dt.date
     source: str
     multiplier: Decimal | None
+    hazard: str = ""
+    theft: bool = False
+    note: str = ""
 
 
 def _date(text: str) -> dt.date | None:
@@ -227,9 +276,25 @@ def _check_row(raw: dict[str, str], n: int, meter: Meter | None, plan: ReadingPl
         except InvalidOperation:
             report.add(n, "multiplier", _("The multiplier must be a positive number."))
             multiplier = None
+    hazard = ""
+    if raw.get("hazard", "").strip():
+        try:
+            hazard = note_text(NoteKind.HAZARD, raw["hazard"])
+        except InvalidInput as exc:
+            report.add(n, "hazard", str(exc.message))
+    theft = _YES_NO.get(raw.get("theft", "").strip().lower())
+    if theft is None:
+        report.add(n, "theft", _("Answer suspected theft with %(yes)s or %(no)s (or Y/N, 1/0).") % {
+            "yes": "是", "no": "否"})
+    note = ""
+    if theft:
+        try:
+            note = note_text(NoteKind.THEFT, raw.get("note", ""))
+        except InvalidInput as exc:
+            report.add(n, "note", str(exc.message))
     if len(report.errors) > before or meter is None or value is None or read_on is None or source is None:
         return None
-    return _Good(n, meter, register, value, read_on, source, multiplier)
+    return _Good(n, meter, register, value, read_on, source, multiplier, hazard, bool(theft), note)
 
 
 def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportReport,
@@ -262,6 +327,8 @@ def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportRepo
         checked = _check_row(raw, n, meter, plan, today, report)
         if raw.get("hazard", "").strip():
             report.hazards.append(Hazard(n, serial, raw["hazard"].strip()))
+        if _YES_NO.get(raw.get("theft", "").strip().lower()):
+            report.hazards.append(Hazard(n, serial, raw.get("note", "").strip(), NoteKind.THEFT))
         if checked is not None:
             good.append(checked)
     return good
@@ -296,6 +363,7 @@ def reading_import(*, actor: Any, plan: ReadingPlan, rows: list[dict[str, str]],
         batch = ImportBatch.objects.create(name=(name or _("reading file"))[:200], rows=len(rows),
                                            actor=actor if getattr(actor, "pk", None) else None)
         created: list[int] = []
+        applied: list[_Good] = []
         for row in good:
             try:
                 with transaction.atomic():
@@ -315,10 +383,44 @@ def reading_import(*, actor: Any, plan: ReadingPlan, rows: list[dict[str, str]],
             else:
                 report.unchanged += not recorded.exceptions
             report.exceptions += len(recorded.exceptions)
+            applied.append(row)
+        if not _make_orders(actor, plan, applied, report, now):
+            transaction.set_rollback(True)
+            report.applied = report.unchanged = report.exceptions = 0
+            report.orders = []
+            return report
         report.applied = len(created)
         for start in range(0, len(created), 2000):
             Reading.objects.filter(pk__in=created[start:start + 2000]).update(plan=plan)
+        report.settled = missing_settle(meter_ids=[r.meter.pk for r in applied], period=plan.period, actor=actor,
+                                        now=now)
         batch.applied, batch.exceptions = report.applied, report.exceptions
         batch.save(update_fields=["applied", "exceptions"])
     report.batch = batch
     return report
+
+
+def _make_orders(actor: Any, plan: ReadingPlan, rows: list[_Good], report: ImportReport, now: dt.datetime) -> bool:
+    """The work orders of the applied rows' notes. A refused one is a row error under its column;
+    False when that must undo the whole import (not partial)."""
+    for row in rows:
+        notes = [(NoteKind.HAZARD, row.hazard)] if row.hazard else []
+        if row.theft:
+            notes.append((NoteKind.THEFT, row.note))
+        for kind, text in notes:
+            try:
+                with transaction.atomic():
+                    raised = field_note_report(actor=actor, meter=row.meter, period=plan.period, kind=kind, text=text,
+                                               route=plan.route, now=now)
+            except ApplicationError as exc:
+                message = next(iter(exc.errors.values()))[0] if isinstance(exc, InvalidInput) else exc.message
+                report.add(row.row, kind, str(message))
+                if not report.partial:
+                    return False
+                continue
+            order = raised.order
+            report.orders.append(OrderMade(
+                row=row.row, meter=row.meter.serial, kind=kind, number=order.number, order_id=order.pk,
+                type_label=order.order_type.label, unit=order.handling_unit.name if order.handling_unit else "",
+                created=raised.created))
+    return True

@@ -21,6 +21,8 @@ class Channel(models.TextChoices):
     COUNTER = "counter", _("Service counter")
     GOV_12345 = "12345", _("12345 government hotline")
     REG_12398 = "12398", _("12398 regulator hotline")
+    # Staff on their rounds (meter readers): hazards and suspected theft they note become orders.
+    FIELD = "field", _("Field staff report")
 
 
 class Status(models.TextChoices):

@@ -6,6 +6,7 @@ type + clock + basis + qualifiers + start date), and rows an administrator edite
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -47,7 +48,18 @@ TYPES: list[tuple[str, str, str, str, str, bool, bool, int]] = [
     ("gas_close", "", "燃气销户", "Gas account closing", "gas", True, True, 160),
     ("gas_transfer", "", "燃气过户", "Gas transfer of ownership", "gas", False, True, 170),
     ("gas_meter", "", "燃气表故障", "Gas meter fault", "gas", True, True, 180),
+    # Noted by meter readers on their rounds (guide §2.3): internal orders, no customer callback.
+    ("meter_round", "", "抄表现场发现", "Found on the meter round", "", True, False, 190),
+    ("meter_round_gas_hazard", "meter_round", "燃气安全隐患", "Gas safety hazard at the meter", "gas", True,
+     False, 191),
+    ("meter_round_power_hazard", "meter_round", "表箱接线安全隐患", "Meter box or wiring hazard", "power", True,
+     False, 192),
+    ("meter_round_gas_theft", "meter_round", "窃气嫌疑", "Suspected gas theft", "gas", True, False, 193),
+    ("meter_round_power_theft", "meter_round", "窃电嫌疑", "Suspected electricity theft", "power", True, False, 194),
 ]
+
+# The types a meter reader's notes become (kefu.metering.fieldwork), seeded by migration 0004.
+METER_ROUND_TYPES = frozenset(code for code, *_rest in TYPES if code.startswith("meter_round"))
 
 SGCC_2023 = "国家电网 供电服务十项承诺 (2023) 第3条"
 SGCC_2023_7 = "国家电网 供电服务十项承诺 (2023) 第7条"
@@ -102,6 +114,14 @@ POLICIES: list[dict[str, Any]] = [
     ],
     {"type": "gas_leak", "clock": "arrival", "utility": "gas", "amount": 60, "unit": "minutes",
      "from": date(2023, 1, 1), "source": "燃气企业服务承诺 (operator commitment)", "weak": True},
+    # A hazard seen on the round is looked at the next day; every round order is answered in 5 working days.
+    *[
+        {"type": code, "clock": "arrival", "amount": 24, "unit": "hours", "from": date(2023, 1, 1),
+         "source": NO_FIGURE, "weak": True}
+        for code in ("meter_round_gas_hazard", "meter_round_power_hazard")
+    ],
+    {"type": "meter_round", "clock": "reply", "amount": 5, "unit": "working_days", "from": date(2023, 1, 1),
+     "source": NO_FIGURE, "weak": True},
 ]
 
 WARNING_LEVELS: list[tuple[Decimal, str, bool]] = [
@@ -111,13 +131,15 @@ WARNING_LEVELS: list[tuple[Decimal, str, bool]] = [
 ]
 
 
-def catalogue_seed(*, type_model: Any, policy_model: Any, level_model: Any) -> dict[str, int]:
+def catalogue_seed(*, type_model: Any, policy_model: Any, level_model: Any,
+                   only: Collection[str] | None = None) -> dict[str, int]:
     """Insert missing types, policies and warning levels. Takes model classes so a migration can pass
-    its historical models."""
+    its historical models. ``only``: just these type codes and their policies (a later migration adds
+    its new types without bringing back defaults an administrator removed)."""
     added = {"types": 0, "policies": 0, "levels": 0}
     by_code = {t.code: t for t in type_model.objects.all()}
     for code, parent, name, name_en, utility, field_work, callback, sort in TYPES:
-        if code in by_code:
+        if code in by_code or (only is not None and code not in only):
             continue
         by_code[code] = type_model.objects.create(
             code=code, parent=by_code.get(parent) if parent else None, name=name, name_en=name_en,
@@ -125,6 +147,8 @@ def catalogue_seed(*, type_model: Any, policy_model: Any, level_model: Any) -> d
         )
         added["types"] += 1
     for row in POLICIES:
+        if only is not None and row["type"] not in only:
+            continue
         key = {
             "order_type": by_code[row["type"]], "clock": row["clock"], "basis": row.get("basis", "public"),
             "utility": row.get("utility", ""), "region_class": row.get("region_class", ""),
@@ -139,7 +163,7 @@ def catalogue_seed(*, type_model: Any, policy_model: Any, level_model: Any) -> d
             source=row["source"], weak_source=row.get("weak", False),
         )
         added["policies"] += 1
-    for fraction, name, notify in WARNING_LEVELS:
+    for fraction, name, notify in WARNING_LEVELS if only is None else ():
         _obj, created = level_model.objects.get_or_create(
             fraction=fraction, defaults={"name": name, "notify_shift_leader": notify}
         )

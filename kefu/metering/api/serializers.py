@@ -26,13 +26,16 @@ from ..choices import (
     MeterEventKind,
     MeterKind,
     MeterState,
+    PlanStatus,
     ReadingState,
     Register,
     Resolution,
     Rule,
     Source,
 )
+from ..fieldwork import MAX_NOTE, NoteKind
 from ..models import MeterEvent, Reading
+from ..plans import SignerRole
 
 MAX_BATCH = 1000
 
@@ -135,6 +138,24 @@ class RecordedOutput(serializers.Serializer):
                   "month already read — the first stays and the analyst is told.")
     reading = ReadingOutput()
     exceptions = ExceptionOutput(many=True, help_text="Exceptions this request raised (empty on a replay).")
+
+
+class FieldOrderOutput(serializers.Serializer):
+    """A work order a reader's note made, or the one an earlier report of the same note made."""
+
+    note_kind = serializers.ChoiceField(choices=NoteKind.choices, source="kind", help_text="hazard or theft.")
+    id = serializers.IntegerField(source="order.pk")
+    number = serializers.CharField(source="order.number")
+    order_type = serializers.CharField(source="order.order_type.code")
+    order_type_label = serializers.CharField(source="order.order_type.label")
+    handling_unit = UnitRefOutput(source="order.handling_unit", allow_null=True)
+    created = serializers.BooleanField(help_text="False: the same note was reported before; no new order.")
+
+
+class ReadingReportedOutput(RecordedOutput):
+    """The outcome of one reading sent in with what the reader noted."""
+
+    orders = FieldOrderOutput(many=True, help_text="The work orders the hazard note and the theft flag made.")
 
 
 class FlaggedOutput(serializers.Serializer):
@@ -246,6 +267,19 @@ class ReadingInput(StrictInput):
                                                     "one that differs from the meter's is an exception.")
 
 
+class ReadingReportInput(ReadingInput):
+    """One reading with what the reader noted at the meter."""
+
+    hazard = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True,
+                                   help_text="A safety hazard seen at the meter: a work order for the unit of the "
+                                             "premise.")
+    theft = serializers.BooleanField(required=False, default=False,
+                                     help_text="Suspected theft of electricity or gas: a work order for the unit of "
+                                               "the premise.")
+    theft_note = serializers.CharField(max_length=MAX_NOTE, required=False, allow_blank=True,
+                                       help_text="What points to theft (with theft).")
+
+
 @extend_schema_field(ReadingInput(many=True))
 class BatchItemsField(serializers.ListField):
     """The readings of a batch, taken as they come: the view checks each item on its own, so that
@@ -280,3 +314,102 @@ class ReadingListQuery(serializers.Serializer):
 
 class ExceptionListQuery(serializers.Serializer):
     rule = serializers.ChoiceField(choices=Rule.choices, required=False)
+
+
+# ---------------------------------------------------------------- routes, plans, confirmation sheets
+
+
+class RouteRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class RouteOutput(serializers.Serializer):
+    """A reading route (抄表册)."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    utility = CodeOutputField(choices=UtilityKind.choices)
+    utility_label = serializers.CharField(source="get_utility_display")
+    unit = UnitRefOutput()
+    reader = StaffRefOutput(allow_null=True)
+    is_active = serializers.BooleanField()
+
+
+class PlanOutput(serializers.Serializer):
+    """One route's monthly reading plan with its progress."""
+
+    id = serializers.IntegerField()
+    route = RouteRefOutput()
+    period = serializers.DateField(format="%Y-%m", help_text="The month, YYYY-MM.")
+    window_start = serializers.DateField()
+    window_end = serializers.DateField()
+    status = CodeOutputField(choices=PlanStatus.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    planned = serializers.IntegerField(help_text="Meters to read.")
+    read = serializers.IntegerField(source="read_count", help_text="Planned meters with a reading for the month.")
+    missing_open = serializers.IntegerField(help_text="Missing-reading exceptions still open.")
+
+
+class ItemReadingOutput(serializers.Serializer):
+    value = _decimal(source="reading_value")
+    state = CodeOutputField(choices=ReadingState.choices, source="reading_state")
+    read_on = serializers.DateField()
+
+
+class PlanItemOutput(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="Walking order.")
+    service_point = ServicePointRefOutput()
+    address = serializers.CharField(source="service_point.premise.address")
+    meter = MeterRefOutput()
+    reading = serializers.SerializerMethodField(help_text="The month's reading, null while unread.")
+    open_exceptions = serializers.IntegerField(help_text="Open exceptions of the meter for the month.")
+
+    @extend_schema_field(ItemReadingOutput(allow_null=True))
+    def get_reading(self, item: Any) -> Any:
+        return ItemReadingOutput(item).data if item.reading_value is not None else None
+
+
+class SheetOutput(serializers.Serializer):
+    """A reading confirmation sheet (抄表确认单) signed on a route day."""
+
+    id = serializers.IntegerField()
+    plan = serializers.IntegerField(source="plan_id")
+    day = serializers.DateField(help_text="The route day.")
+    signed_by = serializers.CharField()
+    signer_role = CodeOutputField(choices=SignerRole.choices)
+    signer_role_label = serializers.SerializerMethodField()
+    note = serializers.CharField()
+    actor = StaffRefOutput(allow_null=True, help_text="Who recorded it.")
+
+    def get_signer_role_label(self, sheet: Any) -> str:
+        return _label(SignerRole, sheet.signer_role)
+
+
+class PlanDetailOutput(PlanOutput):
+    items = serializers.SerializerMethodField(help_text="The meters in walking order.")
+    sheets = serializers.SerializerMethodField(help_text="Confirmation sheets, by route day.")
+
+    @extend_schema_field(PlanItemOutput(many=True))
+    def get_items(self, _plan: Any) -> Any:
+        return PlanItemOutput(list(self.context.get("items", [])), many=True).data
+
+    @extend_schema_field(SheetOutput(many=True))
+    def get_sheets(self, _plan: Any) -> Any:
+        return SheetOutput(list(self.context.get("sheets", [])), many=True).data
+
+
+class PlanListQuery(serializers.Serializer):
+    route = serializers.IntegerField(required=False, min_value=1, help_text="A route id.")
+    period = serializers.RegexField(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", required=False, help_text="A month, YYYY-MM.",
+                                    error_messages={"invalid": _("Give the month as YYYY-MM.")})
+    status = serializers.ChoiceField(choices=PlanStatus.choices, required=False)
+
+
+class SheetInput(StrictInput):
+    day = serializers.DateField(help_text="The route day: inside the plan's window, not in the future.")
+    signed_by = serializers.CharField(max_length=60, help_text="Who signed.")
+    signer_role = serializers.ChoiceField(choices=SignerRole.choices)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

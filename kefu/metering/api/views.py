@@ -35,7 +35,7 @@ from kefu.org.api.auth import StaffTokenAuthentication
 from kefu.org.choices import Capability
 from kefu.org.scope import for_user, require
 
-from .. import selectors, services
+from .. import fieldwork, plans, selectors, services
 from ..choices import MeterState, ReadingState
 from ..models import ImportBatch, Meter, MeterEvent, Reading, ReadingException
 from . import serializers as s
@@ -97,26 +97,30 @@ def _check(data: dict[str, Any], meters: dict[str, Meter], today: date) -> tuple
     return _Checked(meter, value, data), {}
 
 
+def _set_aside(item: _Checked) -> bool:
+    """Whether the month waits for a re-read, to tell a re-read's new value from a replay."""
+    d = item.data
+    return Reading.objects.filter(meter=item.meter, period=services.month_of(d["read_on"]), register=d["register"],
+                                  state=ReadingState.SUPERSEDED).exists()
+
+
+def _outcome(item: _Checked, recorded: services.Recorded, set_aside: bool) -> str:
+    if recorded.created:
+        return "recorded"
+    if recorded.reading.value != item.value:
+        return "duplicate"
+    # The new value took the place of the reading sent back for a re-read.
+    return "reread" if set_aside else "unchanged"
+
+
 def _record(user: Any, item: _Checked, *, now: Any, batch: ImportBatch | None = None) -> tuple[str, Any]:
     """``services.reading_record`` and what came of it: recorded, reread, unchanged or duplicate."""
     d = item.data
-    # Whether the month waits for a re-read, to tell a re-read's new value from a replay.
-    set_aside = Reading.objects.filter(meter=item.meter, period=services.month_of(d["read_on"]),
-                                       register=d["register"], state=ReadingState.SUPERSEDED).exists()
+    set_aside = _set_aside(item)
     recorded = services.reading_record(
         actor=user, meter=item.meter, value=item.value, read_on=d["read_on"], source=d["source"],
         register=d["register"], multiplier_given=d.get("multiplier"), batch=batch, now=now)
-    reading = recorded.reading
-    if recorded.created:
-        outcome = "recorded"
-    elif reading.value != item.value:
-        outcome = "duplicate"
-    elif set_aside:
-        # The new value took the place of the reading sent back for a re-read.
-        outcome = "reread"
-    else:
-        outcome = "unchanged"
-    return outcome, recorded
+    return _outcome(item, recorded, set_aside), recorded
 
 
 # ---------------------------------------------------------------- readings
@@ -125,6 +129,10 @@ def _record(user: Any, item: _Checked, *, now: Any, batch: ImportBatch | None = 
 READING_EXAMPLE = OpenApiExample(
     "A smart meter's monthly reading", request_only=True,
     value={"meter": "M00012345", "value": "1234.50", "read_on": "2026-03-10", "source": "remote"},
+)
+HAZARD_EXAMPLE = OpenApiExample(
+    "A reader's reading with a hazard noted", request_only=True,
+    value={"meter": "G00004567", "value": "862", "read_on": "2026-03-12", "hazard": "户内胶管老化, 已告知用户"},
 )
 
 
@@ -161,24 +169,36 @@ class ReadingListView(GenericAPIView):
         description="The reading is checked against the validation rules: one that breaks a rule is stored but "
                     "waits in the exceptions queue (state `exception`) and does not go to billing. The same value "
                     "again is a replay: 200, nothing changes. Another value for a month already read keeps the "
-                    "first and raises a duplicate exception (200, outcome `duplicate`). Needs `reading.enter`.",
-        request=s.ReadingInput, examples=[READING_EXAMPLE],
-        responses={201: s.RecordedOutput,
-                   200: OpenApiResponse(s.RecordedOutput, description="Nothing new: the same value again, or a "
-                                                                     "duplicate sent to the analyst."),
+                    "first and raises a duplicate exception (200, outcome `duplicate`). A reader's `hazard` text "
+                    "and `theft` flag each make one work order for the unit of the meter's premise, in the same "
+                    "transaction; the same note for the same meter and month again makes none (`created` false). "
+                    "Needs `reading.enter`.",
+        request=s.ReadingReportInput, examples=[READING_EXAMPLE, HAZARD_EXAMPLE],
+        responses={201: s.ReadingReportedOutput,
+                   200: OpenApiResponse(s.ReadingReportedOutput, description="Nothing new: the same value again, "
+                                                                             "or a duplicate sent to the analyst."),
                    **error_responses(400, 403)},
     )
     def post(self, request: Request) -> Response:
         require(request.user, Capability.READING_ENTER)
-        data = _validated(s.ReadingInput, request.data)
+        data = _validated(s.ReadingReportInput, request.data)
         meters = _meters(request.user, {data["meter"].strip()})
         now = timezone.now()
         item, problems = _check(data, meters, timezone.localdate(now))
-        if item is None:
+        if (data.get("theft_note") or "").strip() and not data["theft"]:
+            problems["theft_note"] = _("Give a theft note only with theft.")
+        if item is None or problems:
             raise InvalidInput({field: [message] for field, message in problems.items()})
-        outcome, recorded = _record(request.user, item, now=now)
+        set_aside = _set_aside(item)
+        reported = fieldwork.reading_report(
+            actor=request.user, meter=item.meter, value=item.value, read_on=data["read_on"], source=data["source"],
+            register=data["register"], multiplier_given=data.get("multiplier"), hazard=data.get("hazard", ""),
+            theft=data["theft"], theft_note=data.get("theft_note", ""), now=now)
+        recorded = reported.recorded
+        outcome = _outcome(item, recorded, set_aside)
         reading = _readings(Reading.objects).get(pk=recorded.reading.pk)
-        body = s.RecordedOutput({"outcome": outcome, "reading": reading, "exceptions": recorded.exceptions}).data
+        body = s.ReadingReportedOutput({"outcome": outcome, "reading": reading, "exceptions": recorded.exceptions,
+                                        "orders": reported.orders}).data
         code = status.HTTP_201_CREATED if outcome in ("recorded", "reread") else status.HTTP_200_OK
         return Response(body, status=code)
 
@@ -288,6 +308,8 @@ class ReadingBatchView(GenericAPIView):
                 if recorded.exceptions:
                     flagged.append({"index": index, "meter": item.meter.serial, "reading": recorded.reading.pk,
                                     "rules": [e.rule for e in recorded.exceptions]})
+            # Late readings settle their months' missing-reading exceptions.
+            plans.missing_settle(meter_ids=[item.meter.pk for _i, item in good], actor=request.user, now=now)
             batch.applied, batch.exceptions = counts["created"], counts["exceptions"]
             batch.save(update_fields=["applied", "exceptions"])
         return Response(s.BatchOutput({"batch": batch.pk, "items": len(good), **counts, "flagged": flagged}).data)
@@ -336,7 +358,9 @@ class ExceptionResolveView(GenericAPIView):
         summary="Decide an exception: accept, correct, estimate or send back for a re-read",
         description="`corrected` and `estimated` need the new `value`; every decision but `accepted` needs the "
                     "`note` (the reason). The original value stays in the reading's corrections. An exception "
-                    "already decided answers 409. Needs `reading.review`.",
+                    "already decided answers 409. A missing reading (rule `missing`, no reading) has nothing to "
+                    "accept or correct (409): `estimated` records an estimated reading for the month, `reread` "
+                    "sends the reader back. Needs `reading.review`.",
         request=s.ResolveInput, examples=RESOLVE_EXAMPLES,
         responses={200: s.ExceptionOutput, **error_responses(400, 403, 404, 409)},
     )
@@ -348,8 +372,8 @@ class ExceptionResolveView(GenericAPIView):
             raise Http404
         require(request.user, Capability.READING_REVIEW)
         data = _validated(s.ResolveInput, request.data)
-        services.exception_resolve(actor=request.user, exception=exc, resolution=data["resolution"],
-                                   value=data.get("value"), note=data.get("note", ""))
+        plans.exception_decide(actor=request.user, exception=exc, resolution=data["resolution"],
+                               value=data.get("value"), note=data.get("note", ""))
         return Response(s.ExceptionOutput(_exceptions(ReadingException.objects).get(pk=exc.pk)).data)
 
 

@@ -35,7 +35,7 @@ from kefu.org.forms import UnitChoiceField
 from kefu.org.models import OrgUnit
 from kefu.org.scope import for_user, has_capability, require
 
-from .. import kpis, selectors, services
+from .. import fieldwork, kpis, plans, selectors, services
 from ..choices import BILLABLE, ReadingState, Resolution, Rule
 from ..forms import (
     DECISION_LABELS,
@@ -142,8 +142,9 @@ def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         d = form.cleaned_data
         try:
-            services.exception_resolve(actor=request.user, exception=exc, resolution=d["decision"],
-                                       value=d["value"], note=d["reason"])
+            # plans.exception_decide also knows a missing reading (no reading to accept or correct).
+            plans.exception_decide(actor=request.user, exception=exc, resolution=d["decision"],
+                                   value=d["value"], note=d["reason"])
         except ApplicationError as error:
             add_service_errors(form, error, field_map=RESOLVE_FIELDS)
             status = error.status_code
@@ -177,6 +178,15 @@ def _outcome(recorded: services.Recorded) -> tuple[int, str]:
     return messages.SUCCESS, _("Reading %(value)s of meter %(serial)s for %(month)s recorded: valid.") % values
 
 
+def _order_message(raised: fieldwork.Raised) -> str:
+    order = raised.order
+    values = {"kind": fieldwork.NoteKind(raised.kind).label, "number": order.number, "type": order.order_type.label,
+              "unit": order.handling_unit.name if order.handling_unit else "—"}
+    if raised.created:
+        return _("%(kind)s: work order %(number)s (%(type)s) sent to %(unit)s.") % values
+    return _("%(kind)s: already reported in work order %(number)s; no new order.") % values
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def reading_entry(request: HttpRequest) -> HttpResponse:
@@ -190,13 +200,17 @@ def reading_entry(request: HttpRequest) -> HttpResponse:
             form.add_error("meter", _("No meter numbered %(serial)s in your area.") % {"serial": serial})
         else:
             try:
-                recorded = services.reading_record(actor=request.user, meter=meter, value=d["value"],
-                                                   read_on=d["read_on"], source=d["source"])
+                reported = fieldwork.reading_report(actor=request.user, meter=meter, value=d["value"],
+                                                    read_on=d["read_on"], source=d["source"], hazard=d["hazard"],
+                                                    theft=d["theft"])
             except ApplicationError as error:
                 add_service_errors(form, error, field_map=ENTRY_FIELDS)
             else:
+                recorded = reported.recorded
                 level, text = _outcome(recorded)
                 messages.add_message(request, level, text)
+                for raised in reported.orders:
+                    messages.add_message(request, messages.WARNING, _order_message(raised))
                 return redirect(f"{reverse('metering:reading-entry')}?{urlencode({'reading': recorded.reading.pk})}")
     result = None
     reading_id = parse_id(request.GET.get("reading", ""))
