@@ -10,6 +10,7 @@ from django.db import connection
 from kefu.demo.desk import CTI_USERNAME, DeskResult, desk_demo_load, desk_demo_wipe
 from kefu.demo.grid import GridResult, grid_demo_load, grid_demo_wipe
 from kefu.demo.loader import admin_is_demo, demo_load, demo_loaded_count
+from kefu.demo.metering import MeteringResult, metering_demo_load, metering_demo_wipe
 from kefu.demo.orderload import OrdersResult, demo_orders_count, demo_orders_load
 from kefu.demo.orgplan import ADMIN_USERNAME, DEMO_PASSWORD, login_rows, staff_plan
 from kefu.demo.outages import OutagesResult, outages_demo_load, outages_demo_wipe
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         if options["reset"] or demo_loaded_count() is None:
             desk_demo_wipe()
             outages_demo_wipe()  # outages point at demo nodes, accounts, orders and staff
+            metering_demo_wipe()  # meters, routes, readings and IC cards point at demo units and accounts
             grid_demo_wipe()  # nodes hold protected references to the demo units and service points
         elif options["reset_orders"] or demo_orders_count() is None:
             desk_demo_wipe(orders_only=True)
@@ -68,6 +70,7 @@ class Command(BaseCommand):
         self._report_desk(desk_demo_load(seed=options["seed"]))
         # After the topology (outages sit on it) and the orders and desk (their reload must not meet repair calls).
         self._report_outages(outages_demo_load(seed=options["seed"]))
+        self._report_metering(metering_demo_load(seed=options["seed"]))
         if verbosity > 0:
             self._print_logins()
 
@@ -119,6 +122,25 @@ class Command(BaseCommand):
                 f"{result.proposal_calls} repair calls (the caller {result.caller} is inside the fault)"))
         elif result.outages:
             self.stdout.write(f"The demo outages are already there ({result.outages}); nothing to do.")
+
+    def _report_metering(self, result: MeteringResult) -> None:
+        if not result.loaded:
+            if result.meters:
+                self.stdout.write(f"The demo metering is already there ({result.meters} meters); nothing to do.")
+            return
+        rules = ", ".join(f"{rule} {n}" for rule, n in result.open_by_rule.items())
+        self.stdout.write(self.style.SUCCESS(
+            f"Made the metering demo in {result.seconds:.1f} s: {result.meters} meters, {result.routes} routes "
+            f"({', '.join(result.readers)}), {result.readings:,} readings over 7 months, "
+            f"{result.open_exceptions} open exceptions ({rules}); this month {result.read} of {result.planned} "
+            f"planned meters read"))
+        if result.cards:
+            self.stdout.write(f"IC cards: {result.cards} issued, {result.purchases} purchases by {result.clerk}, "
+                              f"{result.findings} card(s) that do not reconcile")
+        elif result.prepaid_skipped:
+            self.stdout.write(f"IC cards left out: {result.prepaid_skipped}")
+        self.stdout.write(f"Metering to try first: {' / '.join(result.analysts)} (Metering → Exceptions, KPIs, "
+                          f"IC-card reconciliation), {result.readers[0]} (Routes; kefu route_export --plan <id>)")
 
     def _print_logins(self) -> None:
         rows = login_rows()
