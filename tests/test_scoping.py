@@ -217,6 +217,43 @@ def meter_a1(w: World) -> dict[str, Any]:
     return {"pk": meter.pk}
 
 
+def card_a1(w: World) -> dict[str, Any]:
+    """An IC-card gas meter of county A1 with its card."""
+    from kefu.metering.tests.test_prepaid import prepaid_household
+
+    _account, card = prepaid_household(w)
+    return {"pk": card.pk}
+
+
+CARD_SELLERS = {"clerk", "collector", "admin"}
+
+
+def route_a1(w: World) -> dict[str, Any]:
+    """A reading route of county A1 through account_a1's service point."""
+    from kefu.metering.models import Route as ReadingRoute
+    from kefu.metering.plans import route_join
+
+    route = ReadingRoute.objects.create(code="A1-R1", name="A1 route", utility="power", unit=w.county_a1)
+    analyst = make_staff("route_analyst_a1", unit=w.county_a1, roles=["analyst"])
+    assert w.account_a1.service_point is not None
+    route_join(actor=analyst, route=route, service_point=w.account_a1.service_point, on=date(2026, 1, 1))
+    return {"pk": route.pk}
+
+
+def plan_a1(w: World) -> dict[str, Any]:
+    """This month's reading plan of that route."""
+    from django.utils import timezone
+
+    from kefu.metering.models import Route as ReadingRoute
+    from kefu.metering.plans import plan_create
+    from kefu.org.models import Staff
+
+    route = ReadingRoute.objects.get(pk=route_a1(w)["pk"])
+    analyst = Staff.objects.get(username="route_analyst_a1")
+    plan = plan_create(actor=analyst, route=route, period=timezone.localdate().replace(day=1))
+    return {"pk": plan.pk}
+
+
 def reading_exception(w: World) -> dict[str, Any]:
     meter_a1(w)
     return {"pk": ReadingException.objects.get(meter__serial="A1-METER-1").pk}
@@ -383,6 +420,15 @@ ROUTES: dict[str, Route] = {
     "metering:reading-entry": Route("page", capability_roles=READING_ENTERERS),
     "metering:meter": Route("page", obj=meter_a1),
     "metering:kpis": Route("page", capability_roles=READING_ENTERERS),
+    "metering:routes": Route("page", capability_roles=READING_ENTERERS),
+    "metering:plan-create": Route("page", obj=route_a1, method="post", capability_roles=READING_REVIEWERS),
+    "metering:plan": Route("page", obj=plan_a1, capability_roles=READING_ENTERERS),
+    "metering:plan-export": Route("page", obj=plan_a1, capability_roles=READING_ENTERERS),
+    "metering:plan-import": Route("page", obj=plan_a1, method="post", capability_roles=READING_ENTERERS),
+    "metering:plan-sheet": Route("page", obj=plan_a1, method="post", capability_roles=READING_ENTERERS),
+    "metering:prepaid-counter": Route("page", capability_roles=CARD_SELLERS),
+    "metering:prepaid-card": Route("page", obj=card_a1, capability_roles=CARD_SELLERS | READING_REVIEWERS),
+    "metering:prepaid-reconciliation": Route("page", capability_roles=READING_REVIEWERS),
     "api-schema": Route("api", public=True),
     "api-docs": Route("api", public=True),
     "api-token": Route("api", public=True, method="post"),
@@ -470,6 +516,18 @@ ROUTES: dict[str, Route] = {
     "api-metering-exception-resolve": Route("api", obj=reading_exception, method="post",
                                             capability_roles=READING_REVIEWERS),
     "api-metering-meter-detail": Route("api", obj=meter_a1),
+    "api-metering-route-list": Route("api", capability_roles=READING_ENTERERS),
+    "api-metering-plan-list": Route("api", capability_roles=READING_ENTERERS),
+    "api-metering-plan-detail": Route("api", obj=plan_a1, capability_roles=READING_ENTERERS),
+    "api-metering-plan-sheets": Route("api", obj=plan_a1, capability_roles=READING_ENTERERS),
+    "api-metering-card-list": Route("api", capability_roles=CARD_SELLERS | READING_REVIEWERS),
+    "api-metering-card-detail": Route("api", obj=card_a1, capability_roles=CARD_SELLERS | READING_REVIEWERS),
+    "api-metering-card-quote": Route("api", obj=card_a1, method="post", capability_roles=CARD_SELLERS),
+    "api-metering-card-purchase": Route("api", obj=card_a1, method="post", capability_roles=CARD_SELLERS),
+    "api-metering-card-write-back": Route("api", obj=card_a1, method="post", capability_roles=CARD_SELLERS),
+    "api-metering-card-lost": Route("api", obj=card_a1, method="post", capability_roles=CARD_SELLERS),
+    "api-metering-card-replace": Route("api", obj=card_a1, method="post", capability_roles=CARD_SELLERS),
+    "api-metering-prepaid-reconciliation": Route("api", capability_roles=READING_REVIEWERS),
     # Knowledge API.
     "api-knowledge-search": Route("api"),
     "api-knowledge-article": Route("api", obj=kb_published),
