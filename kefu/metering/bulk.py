@@ -43,7 +43,7 @@ from kefu.org.scope import require
 
 from . import services, validation
 from .choices import BILLABLE, MeterState, ReadingState, Resolution, Rule, Source
-from .imports import _REGISTERS, _SOURCES, READING_COLUMNS, RowError, _date, _header_name
+from .imports import _REGISTERS, _SOURCES, READING_COLUMNS, RowError, _date, _header_name, error_lines, outcome_lines
 from .models import ImportBatch, Meter, MeterEvent, PlanItem, Reading, ReadingException, ReadingPlan
 
 REQUIRED = ("meter", "reading", "read_on")
@@ -72,21 +72,9 @@ class BulkReport:
         self.errors.append(RowError(row, field_name, message))
 
     def lines(self, limit: int = 200) -> list[str]:
-        errors = sorted(self.errors, key=lambda e: (e.row, e.field))
-        out = [_("Row %(row)d, %(field)s: %(message)s") % {"row": e.row, "field": e.field, "message": e.message}
-               for e in errors[:limit]]
-        if len(errors) > limit:
-            out.append(_("… and %(count)d more errors.") % {"count": len(errors) - limit})
-        if self.errors and not self.partial:
-            out.append(_("%(count)d errors; nothing was imported.") % {"count": len(self.errors)})
-            return out
-        if self.errors:
-            out.append(_("%(count)d rows with errors were left out.") % {"count": len({e.row for e in self.errors})})
-        out.append(_("%(rows)d rows: %(applied)d readings recorded, %(unchanged)d already there, "
-                     "%(exceptions)d exceptions for review.") % {
-            "rows": self.rows, "applied": self.applied + self.one_by_one, "unchanged": self.unchanged,
-            "exceptions": self.exceptions})
-        return out
+        return error_lines(self.errors, limit) + outcome_lines(
+            self.errors, partial=self.partial, rows=self.rows, applied=self.applied + self.one_by_one,
+            unchanged=self.unchanged, exceptions=self.exceptions)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -92,6 +92,31 @@ class Hazard:
     kind: str = NoteKind.HAZARD
 
 
+def error_lines(errors: list[RowError], limit: int | None = None) -> list[str]:
+    """One line per bad row and column, in file order (at most ``limit``, then how many more)."""
+    ordered = sorted(errors, key=lambda e: (e.row, e.field))
+    shown = ordered if limit is None else ordered[:limit]
+    out = [_("Row %(row)d, %(field)s: %(message)s") % {"row": e.row, "field": e.field, "message": e.message}
+           for e in shown]
+    if len(ordered) > len(shown):
+        out.append(_("… and %(count)d more errors.") % {"count": len(ordered) - len(shown)})
+    return out
+
+
+def outcome_lines(errors: list[RowError], *, partial: bool, rows: int, applied: int, unchanged: int,
+                  exceptions: int) -> list[str]:
+    """What an import did: nothing (errors, all or nothing), or the rows left out and the counts."""
+    if errors and not partial:
+        return [_("%(count)d errors; nothing was imported.") % {"count": len(errors)}]
+    out = []
+    if errors:
+        out.append(_("%(count)d rows with errors were left out.") % {"count": len({e.row for e in errors})})
+    out.append(_("%(rows)d rows: %(applied)d readings recorded, %(unchanged)d already there, "
+                 "%(exceptions)d exceptions for review.") % {
+        "rows": rows, "applied": applied, "unchanged": unchanged, "exceptions": exceptions})
+    return out
+
+
 @dataclass(frozen=True)
 class OrderMade:
     """A work order a row's note made (``created``), or the one an earlier import made for it."""
@@ -134,8 +159,7 @@ class ImportReport:
             "row": h.row, "meter": h.meter, "text": h.text}
 
     def lines(self) -> list[str]:
-        out = [_("Row %(row)d, %(field)s: %(message)s") % {"row": e.row, "field": e.field, "message": e.message}
-               for e in sorted(self.errors, key=lambda e: (e.row, e.field))]
+        out = error_lines(self.errors)
         out += [self._note_line(h) for h in self.hazards if not self.orders]
         for o in self.orders:
             values = {"row": o.row, "meter": o.meter, "number": o.number, "type": o.type_label, "unit": o.unit}
@@ -143,14 +167,10 @@ class ImportReport:
                        % values if o.created else
                        _("Row %(row)d: meter %(meter)s already has work order %(number)s (%(type)s) for this; "
                          "no new order.") % values)
+        out += outcome_lines(self.errors, partial=self.partial, rows=self.rows, applied=self.applied,
+                             unchanged=self.unchanged, exceptions=self.exceptions)
         if self.errors and not self.partial:
-            out.append(_("%(count)d errors; nothing was imported.") % {"count": len(self.errors)})
             return out
-        if self.errors:
-            out.append(_("%(count)d rows with errors were left out.") % {"count": len({e.row for e in self.errors})})
-        out.append(_("%(rows)d rows: %(applied)d readings recorded, %(unchanged)d already there, "
-                     "%(exceptions)d exceptions for review.") % {
-            "rows": self.rows, "applied": self.applied, "unchanged": self.unchanged, "exceptions": self.exceptions})
         if self.settled:
             out.append(_("%(count)d missing-reading exceptions settled by these readings.") % {"count": self.settled})
         return out
