@@ -11,12 +11,14 @@ there). Adds, set-based and once (marked by the ``BM`` serial prefix):
 - ``--history`` months of readings before the month imported, with a seasonal profile per meter
   (heating months higher for gas, summer for power) so the averages mean something.
 
-Then writes one CSV (UTF-8, Chinese headers as a head-end export gives them) of a reading for every
-meter in the month after the history, with about 1 % below the previous reading, 1 % far above the
-average and 0.5 % zero consumption, and times ``bulk.reading_bulk_import`` on it ``--runs`` times
-(after one warm-up): the file's bytes to readings and exceptions committed, everything included.
-Between runs (not timed) that month's readings, exceptions and batch are deleted. Median of the runs,
-with the time per stage of the median run.
+Then, for the warm-up and each of ``--runs`` runs, writes a CSV (UTF-8, Chinese headers as a head-end
+export gives them) of a reading for every meter for the next month — the previous month's value plus
+the seasonal use, with about 1 % below the previous reading, 1 % far above the average and 0.5 % with
+no consumption (these reach the 3-month zero rule from the third month on) — and times
+``bulk.reading_bulk_import`` on it: the file's bytes to readings and exceptions committed, everything
+included. Each run appends a new month, as a real month does; the last one is the month before this
+one. Months imported by an earlier invocation are deleted first and the table compacted (not timed).
+Median of the runs, with the time per stage of the median run (commit is the rest).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from typing import Any
 
 import common  # bench/common.py: the script's own directory comes first on sys.path
 
-MONTH = date(2026, 11, 1)  # the month imported; its readings are dated the 10th
 PREFIX = "BM"
 
 
@@ -45,47 +46,71 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def month_back(k: int) -> date:
-    year, month = divmod(MONTH.year * 12 + MONTH.month - 1 - k, 12)
+def month_add(first: date, k: int) -> date:
+    year, month = divmod(first.year * 12 + first.month - 1 + k, 12)
     return date(year, month + 1, 1)
 
 
-def meters_ensure(n: int, history: int) -> None:
-    """The meters, their installations and their history, each one INSERT … SELECT."""
+def first_month(runs: int) -> date:
+    """The first month imported: warm-up and runs each import the next month, the last one being the
+    month before this one (readings may not be dated in the future)."""
+    today = date.today().replace(day=1)
+    return month_add(today, -(runs + 1))
+
+
+def meters_ensure(n: int, history: int, first: date) -> None:
+    """The meters and their installations (once), then each history month before ``first`` that is
+    missing, each one INSERT … SELECT. Months imported by an earlier invocation are deleted and the
+    table compacted (not timed), so every timed import appends a new month as a real month does."""
     from django.db import connection, transaction
 
     from kefu.customers.models import Premise, ServicePoint
-    from kefu.metering.models import Meter, MeterEvent, Reading
+    from kefu.metering.models import ImportBatch, Meter, MeterEvent, Reading, ReadingException
 
-    have = Meter.objects.filter(serial__startswith=PREFIX).count()
-    if have == n and Reading.objects.filter(period=month_back(history), meter__serial__startswith=PREFIX).exists():
-        return
-    if have:
-        raise SystemExit(f"the database holds {have:,} bench meters, not {n:,}: use another database")
     q = connection.ops.quote_name
     meter, event, reading = (q(m._meta.db_table) for m in (Meter, MeterEvent, Reading))
     sp, premise = q(ServicePoint._meta.db_table), q(Premise._meta.db_table)
     pg = connection.vendor == "postgresql"
-    pad = "lpad(CAST(s.id AS TEXT), 9, '0')" if pg else "substr('000000000' || s.id, -9, 9)"
     started = time.perf_counter()
+    have = Meter.objects.filter(serial__startswith=PREFIX).count()
+    if have and have != n:
+        raise SystemExit(f"the database holds {have:,} bench meters, not {n:,}: use another database")
+    oldest = month_add(first, -history)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {meter} (serial, kind, utility, model, manufacturer, registers, multiplier, digits, "  # noqa: S608
-            "location, in_box, state, service_point_id, unit_id, version) "
-            f"SELECT '{PREFIX}' || {pad}, CASE WHEN s.utility = 'gas' THEN 'diaphragm' ELSE 'single_phase' END, "
-            "s.utility, '', '', 1, 1, 6, 'outdoor', TRUE, 'installed', s.id, p.unit_id, 1 "
-            f"FROM {sp} s JOIN {premise} p ON p.id = s.premise_id "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {meter} m WHERE m.service_point_id = s.id) ORDER BY s.id LIMIT %s", [n])
-        cur.execute(
-            f"INSERT INTO {event} (service_point_id, meter_id, kind, installed_on, initial_reading, at) "  # noqa: S608
-            f"SELECT service_point_id, id, 'install', %s, id %% 900, %s FROM {meter} WHERE serial LIKE %s",
-            [date(MONTH.year - 1, 1, 5), common_now(), PREFIX + "%"])
+        cur.execute(f"DELETE FROM {q(ReadingException._meta.db_table)} WHERE period >= %s OR period < %s",  # noqa: S608
+                    [first, oldest])
+        cur.execute(f"DELETE FROM {reading} WHERE period >= %s OR period < %s", [first, oldest])  # noqa: S608
+        stale = cur.rowcount
+        ImportBatch.objects.filter(name__startswith="bench-metering").delete()
+    if stale:
+        with connection.cursor() as cur:
+            cur.execute(f"VACUUM {'FULL ANALYZE ' if pg else ''}{reading if pg else ''}")
+        print(f"removed {stale:,} readings of earlier invocations and compacted the table", flush=True)
+    pad = "lpad(CAST(s.id AS TEXT), 9, '0')" if pg else "substr('000000000' || s.id, -9, 9)"
+    with transaction.atomic(), connection.cursor() as cur:
+        if not have:
+            cur.execute(
+                f"INSERT INTO {meter} (serial, kind, utility, model, manufacturer, registers, multiplier, digits, "  # noqa: S608
+                "location, in_box, state, service_point_id, unit_id, version) "
+                f"SELECT '{PREFIX}' || {pad}, CASE WHEN s.utility = 'gas' THEN 'diaphragm' ELSE 'single_phase' END, "
+                "s.utility, '', '', 1, 1, 6, 'outdoor', TRUE, 'installed', s.id, p.unit_id, 1 "
+                f"FROM {sp} s JOIN {premise} p ON p.id = s.premise_id "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {meter} m WHERE m.service_point_id = s.id) ORDER BY s.id LIMIT %s",
+                [n])
+            cur.execute(
+                f"INSERT INTO {event} (service_point_id, meter_id, kind, installed_on, initial_reading, at) "  # noqa: S608
+                f"SELECT service_point_id, id, 'install', %s, id %% 900, %s FROM {meter} WHERE serial LIKE %s",
+                [month_add(oldest, -1), common_now(), PREFIX + "%"])
         # Monthly use: a base per meter (20–219) times a seasonal factor; the register climbs from the
         # initial reading month by month.
-        for k in range(history, 0, -1):
-            period = month_back(k)
+        added = []
+        probe = Meter.objects.filter(serial__startswith=PREFIX).order_by("id").values_list("id", flat=True).first()
+        for k in range(history):
+            period = month_add(oldest, k)
+            if Reading.objects.filter(meter_id=probe, period=period).exists():
+                continue
             factor = seasonal(period.month)
-            done = sum(seasonal(month_back(j).month) for j in range(history, k, -1))
+            done = sum(seasonal(month_add(oldest, j).month) for j in range(k))
             cur.execute(
                 f"INSERT INTO {reading} (meter_id, service_point_id, period, register, value, previous, consumption, "  # noqa: S608
                 "read_on, source, state, unit_id, created_at) "
@@ -93,10 +118,14 @@ def meters_ensure(n: int, history: int) -> None:
                 f"m.id %% 900 + (20 + m.id %% 200) * %s, (20 + m.id %% 200) * %s, %s, 'actual', 'valid', m.unit_id, %s "
                 f"FROM {meter} m WHERE m.serial LIKE %s",
                 [period, done + factor, done, factor, period.replace(day=10), common_now(), PREFIX + "%"])
-        if pg:
+            added.append(f"{period:%Y-%m}")
+    if pg:
+        with connection.cursor() as cur:
             cur.execute(f"ANALYZE {meter}")
             cur.execute(f"ANALYZE {reading}")
-    print(f"added {n:,} meters with {history} months of history in {time.perf_counter() - started:.1f} s", flush=True)
+    if added or not have:
+        print(f"added {'' if have else f'{n:,} meters and '}history {', '.join(added)} in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
 def seasonal(month: int) -> float:
@@ -110,18 +139,24 @@ def common_now() -> Any:
     return timezone.now()
 
 
-def csv_bytes(history: int) -> tuple[bytes, int, dict[str, int]]:
-    """This month's file: previous + the seasonal use, with planted anomalies."""
-    from kefu.metering.models import Reading
+def csv_bytes(month: date) -> tuple[bytes, int, dict[str, int]]:
+    """A month's file: the month before + the seasonal use, with planted anomalies."""
+    from django.db import connection
 
-    rows = (Reading.objects.filter(period=month_back(1), meter__serial__startswith=PREFIX)
-            .values_list("meter__serial", "meter_id", "value").order_by("meter_id").iterator(chunk_size=50_000))
-    factor = seasonal(MONTH.month)
+    from kefu.metering.models import Meter, Reading
+
+    q = connection.ops.quote_name
+    with connection.cursor() as cur:  # one index lookup per meter (the planner may otherwise scan per meter)
+        cur.execute(f"SELECT m.serial, m.id, r.value FROM {q(Meter._meta.db_table)} m JOIN "  # noqa: S608
+                    f"{q(Reading._meta.db_table)} r ON r.meter_id = m.id AND r.period = %s AND r.register = 0 "
+                    "WHERE m.serial LIKE %s ORDER BY m.id", [month_add(month, -1), PREFIX + "%"])
+        rows = cur.fetchall()
+    factor = seasonal(month.month)
     out = io.StringIO()
     out.write("表号,计度器,本次示数,抄表日期,抄表方式\n")
     planted = {"below": 0, "high": 0, "zero": 0}
     count = 0
-    day = MONTH.replace(day=10).isoformat()
+    day = month.replace(day=10).isoformat()
     for serial, meter_id, value in rows:
         use = (20 + meter_id % 200) * factor
         bucket = meter_id % 200
@@ -140,21 +175,6 @@ def csv_bytes(history: int) -> tuple[bytes, int, dict[str, int]]:
     return out.getvalue().encode("utf-8"), count, planted
 
 
-def clear_month() -> None:
-    from django.db import connection, transaction
-
-    from kefu.metering.models import ImportBatch, Reading, ReadingException
-
-    q = connection.ops.quote_name
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {q(ReadingException._meta.db_table)} WHERE period = %s", [MONTH])  # noqa: S608
-        cur.execute(f"DELETE FROM {q(Reading._meta.db_table)} WHERE period = %s", [MONTH])  # noqa: S608
-        ImportBatch.objects.filter(name="bench-metering.csv").delete()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(f"VACUUM ANALYZE {q(Reading._meta.db_table)}")
-
-
 def main() -> None:
     args = parse_args()
     url = common.database_url(args)
@@ -165,28 +185,31 @@ def main() -> None:
     from kefu.metering.bulk import csv_records, reading_bulk_import
     from kefu.org.models import Staff
 
-    meters_ensure(args.meters, args.history)
-    data, count, planted = csv_bytes(args.history)
+    first = first_month(args.runs)
+    meters_ensure(args.meters, args.history, first)
     # The demo's administrator: the file spans the power company and the gas group (two trees).
     actor = Staff.objects.filter(username="admin").select_related("unit").first()
     assert actor is not None, "the demo has an administrator"
     machine = common.machine()
     print(common.machine_line(machine))
-    print(f"database: {common.db_version()}; file: {count:,} rows, {len(data) / 1e6:.1f} MB; planted {planted}")
+    print(f"database: {common.db_version()}; months imported: {first:%Y-%m} and the {args.runs} after it")
     runs: list[dict[str, Any]] = []
     for i in range(args.runs + 1):
-        clear_month()
+        month = month_add(first, i)
+        data, count, planted = csv_bytes(month)  # not timed
         connection.close()
         started = time.perf_counter()
-        report = reading_bulk_import(actor=actor, records=csv_records(data), name="bench-metering.csv",
+        report = reading_bulk_import(actor=actor, records=csv_records(data), name=f"bench-metering-{month:%Y-%m}.csv",
                                      chunk=args.chunk)
         seconds = time.perf_counter() - started
         assert report.ok and report.applied == count, report.lines()[:5]
         label = "warm-up" if i == 0 else f"run {i}"
-        print(f"  {label:<8} {seconds:6.2f} s  {count / seconds:10,.0f} readings/s   exceptions {report.by_rule}   "
+        print(f"  {label:<8} {month:%Y-%m} {count:,} rows ({len(data) / 1e6:.1f} MB) {seconds:6.2f} s  "
+              f"{count / seconds:10,.0f} readings/s   exceptions {dict(report.by_rule)}   "
               + "  ".join(f"{k} {v:.2f}" for k, v in report.seconds.items()), flush=True)
         if i:
-            runs.append({"seconds": seconds, "stages": report.seconds, "exceptions": report.by_rule})
+            runs.append({"month": f"{month:%Y-%m}", "seconds": seconds, "stages": report.seconds,
+                         "exceptions": report.by_rule, "planted": planted})
     median = statistics.median(r["seconds"] for r in runs)
     middle = min(runs, key=lambda r: abs(r["seconds"] - median))
     print(f"\nmedian {median:.2f} s = {count / median:,.0f} readings/s over {args.runs} runs "
@@ -194,7 +217,7 @@ def main() -> None:
           + ", ".join(f"{k} {v:.2f} s" for k, v in middle["stages"].items()))
     info = {"database": {"vendor": connection.vendor, "version": common.db_version()}, "machine": machine,
             "rows": count, "history_months": args.history, "runs": runs, "median_s": median,
-            "per_second": count / median, "loaded_s": loaded, "file_mb": len(data) / 1e6}
+            "per_second": count / median, "loaded_s": loaded}
     common.results_write("metering", info, args)
     Path(common.ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
 
