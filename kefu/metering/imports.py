@@ -18,6 +18,7 @@ in Chinese or English, or both as the export writes them ("表号(meter)")."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -242,6 +243,7 @@ class _Good:
     hazard: str = ""
     theft: bool = False
     note: str = ""
+    found: str = ""  # the meter number read at the stop when it is not the one on file
 
 
 def _date(text: str) -> dt.date | None:
@@ -321,7 +323,9 @@ def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportRepo
                today: dt.date) -> list[_Good]:
     """Every row against the plan, with a fixed number of queries (the plan's meters once, unknown
     meter numbers once)."""
-    on_plan = {item.meter.serial: item.meter for item in PlanItem.objects.filter(plan=plan).select_related("meter")}
+    items = list(PlanItem.objects.filter(plan=plan).select_related("meter", "service_point"))
+    on_plan = {item.meter.serial: item.meter for item in items}
+    at_stop = {item.service_point.code: item.meter for item in items}
     strangers = {r.get("meter", "").strip() for r in rows} - set(on_plan) - {""}
     known = set(Meter.objects.filter(serial__in=sorted(strangers)).values_list("serial", flat=True)) \
         if strangers else set()
@@ -331,6 +335,10 @@ def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportRepo
         n = int(raw["_row"])
         serial = raw.get("meter", "").strip()
         meter = on_plan.get(serial)
+        found = ""
+        if serial and meter is None and raw.get("stop", "").strip() in at_stop:
+            # Another number than the one on file at a planned stop: read, and the analyst decides.
+            meter, found = at_stop[raw["stop"].strip()], serial
         if not serial:
             report.add(n, "meter", _("The meter number is missing."))
         elif meter is None and serial in known:
@@ -350,7 +358,7 @@ def check_rows(plan: ReadingPlan, rows: list[dict[str, str]], report: ImportRepo
         if _YES_NO.get(raw.get("theft", "").strip().lower()):
             report.hazards.append(Hazard(n, serial, raw.get("note", "").strip(), NoteKind.THEFT))
         if checked is not None:
-            good.append(checked)
+            good.append(dataclasses.replace(checked, found=found) if found else checked)
     return good
 
 
@@ -390,7 +398,7 @@ def reading_import(*, actor: Any, plan: ReadingPlan, rows: list[dict[str, str]],
                     recorded = reading_record(
                         actor=actor, meter=row.meter, value=row.value, read_on=row.read_on, source=row.source,
                         register=row.register, period=plan.period, multiplier_given=row.multiplier, batch=batch,
-                        now=now)
+                        now=now, meter_found=row.found)
             except ApplicationError as exc:
                 report.add(row.row, *_refusal(exc))
                 if not partial:

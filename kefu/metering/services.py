@@ -137,7 +137,8 @@ class Recorded:
 
 def reading_record(*, actor: Any, meter: Meter, value: Any, read_on: date, source: str = Source.ACTUAL,
                    register: int = 0, period: date | None = None, multiplier_given: Any = None,
-                   registers_given: int | None = None, batch: Any = None, now: datetime | None = None) -> Recorded:
+                   registers_given: int | None = None, batch: Any = None, now: datetime | None = None,
+                   meter_found: str = "") -> Recorded:
     """Enter one register reading. The same value again is a no-op (a retried request); another
     value for a month already read goes to the queue as a duplicate, never over the first."""
     require(actor, Capability.READING_ENTER)
@@ -175,7 +176,7 @@ def reading_record(*, actor: Any, meter: Meter, value: Any, read_on: date, sourc
         candidate = validation.Candidate(
             value=amount, period=month, source=source, rollover=meter.rollover, multiplier=meter.multiplier,
             registers_given=registers_given or meter.registers, registers_expected=meter.registers,
-            multiplier_given=given_multiplier)
+            multiplier_given=given_multiplier, serial=meter.serial, serial_found=meter_found)
         hist = history(meter, month, register)
         used, findings = validation.check(candidate, hist, validation.Thresholds.load())
         reading = Reading.objects.create(

@@ -69,6 +69,8 @@ class Candidate:
     registers_given: int = 1
     registers_expected: int = 1
     multiplier_given: Decimal | None = None
+    serial: str = ""  # the meter number on file
+    serial_found: str = ""  # the number the reader found at the service point, when it was written down
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ def check(c: Candidate, h: History, t: Thresholds) -> tuple[Decimal | None, list
         hit(Rule.REGISTER_MISMATCH, _("%(given)d registers read, the meter has %(expected)d.") % {
             "given": c.registers_given, "expected": c.registers_expected},
             given=c.registers_given, expected=c.registers_expected)
+    if c.serial_found and c.serial and c.serial_found != c.serial:
+        hit(Rule.METER_MISMATCH, _("Meter %(found)s found at the service point, %(expected)s on file.") % {
+            "found": c.serial_found, "expected": c.serial}, found=c.serial_found, expected=c.serial)
     if c.multiplier_given is not None and c.multiplier_given != c.multiplier:
         hit(Rule.MULTIPLIER_CHANGE, _("Multiplier %(given)s on the sheet, %(expected)s on file.") % {
             "given": c.multiplier_given, "expected": c.multiplier}, given=c.multiplier_given, expected=c.multiplier)

@@ -287,3 +287,34 @@ def test_a_meter_that_left_the_plan_is_refused_without_half_applying(setup: Setu
 
     assert [(e.row, e.field) for e in report.errors] == [(4, "meter")]
     assert march_readings() == {} and not ImportBatch.objects.exists()
+
+
+def test_another_meter_number_at_a_planned_stop_is_read_and_waits_for_the_analyst(setup: Setup) -> None:
+    """The reader writes down the number found at the stop (G-9999): the reading is kept for the meter
+    on file at that stop and raises a meter-number mismatch instead of being lost as an unknown meter."""
+    rows = export_csv(setup)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        serial = row[col("meter")]
+        row[col("reading")], row[col("read_on")], row[col("source")] = GOOD[serial], "2026-03-12", "actual"
+        if serial == "G-on":
+            row[col("meter")] = "G-9999"
+        writer.writerow(row)
+    report = do_import(setup, out.getvalue().encode("utf-8-sig"))
+
+    assert report.ok, report.lines()
+    exc = ReadingException.objects.get(rule=Rule.METER_MISMATCH)
+    assert exc.meter.serial == "G-on" and exc.data == {"found": "G-9999", "expected": "G-on"}
+    assert exc.detail == "Meter G-9999 found at the service point, G-on on file."
+    assert exc.reading is not None and exc.reading.state == ReadingState.EXCEPTION
+    assert march_readings()["G-on"] == Decimal("150")
+
+
+def test_an_unknown_meter_number_without_its_stop_is_still_a_row_error(setup: Setup) -> None:
+    rows = read_table(filled_csv(setup), "route.csv")
+    rows[0]["meter"], rows[0]["stop"] = "G-9999", ""
+    report = reading_import(actor=setup.gas.reader, plan=setup.plan, rows=rows, name="r.csv", now=NOW)
+    assert [(e.row, e.field) for e in report.errors] == [(2, "meter")]
+    assert not march_readings()
