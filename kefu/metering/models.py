@@ -245,6 +245,25 @@ class ReadingCorrection(models.Model):
         return f"{self.reading_id}: {self.old_value}→{self.new_value}"
 
 
+class ReadingWindow(models.Model):
+    """When a utility's meters are read each month and by when new accounts must be on a route to be
+    in that month's plan (policy data, ../shared/domain/policy-defaults.yaml ``metering``)."""
+
+    utility = models.CharField(_("utility kind"), max_length=8, choices=UtilityKind.choices, unique=True)
+    first_day = models.PositiveSmallIntegerField(_("window opens on day"), default=6)
+    last_day = models.PositiveSmallIntegerField(_("window closes on day"), default=26)
+    # A stop joined after this day of the month before is read from the month after.
+    join_by_day = models.PositiveSmallIntegerField(_("new accounts joined by day (month before)"), default=28)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("reading window")
+        verbose_name_plural = _("reading windows")
+
+    def __str__(self) -> str:
+        return f"{self.utility}: {self.first_day}–{self.last_day}"
+
+
 class ValidationRule(models.Model):
     """A validation rule's switch and thresholds (policy data, guide §5)."""
 

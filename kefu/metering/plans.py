@@ -51,6 +51,7 @@ from .models import (
     Reading,
     ReadingException,
     ReadingPlan,
+    ReadingWindow,
     Route,
     RouteStop,
     ValidationRule,
@@ -59,6 +60,7 @@ from .models import (
 # Reading window: ../shared/domain/policy-defaults.yaml `metering.reading_window` (seed 002).
 WINDOW_FIRST_DAY = 6
 WINDOW_LAST_DAY = 26
+JOIN_BY_DAY = 28  # the defaults when no ReadingWindow row says otherwise
 
 # Account statuses whose meter is read, per utility (guide §2.3; power: active supply only).
 READ_STATUSES: dict[str, frozenset[str]] = {
@@ -114,8 +116,25 @@ def route_join(*, actor: Any, route: Route, service_point: ServicePoint, on: dt.
         raise Conflict(_("Service point %(code)s was put on a route meanwhile.") % {"code": sp.code}) from exc
 
 
-def window_of(period: dt.date) -> tuple[dt.date, dt.date]:
-    return period.replace(day=WINDOW_FIRST_DAY), period.replace(day=WINDOW_LAST_DAY)
+def _window(utility: str) -> tuple[int, int, int]:
+    row = ReadingWindow.objects.filter(utility=utility).first()
+    if row is None:
+        return WINDOW_FIRST_DAY, WINDOW_LAST_DAY, JOIN_BY_DAY
+    return row.first_day, row.last_day, row.join_by_day
+
+
+def window_of(period: dt.date, utility: str = UtilityKind.GAS) -> tuple[dt.date, dt.date]:
+    """The month's reading window for the utility (``ReadingWindow``, policy data), inside the month."""
+    first, last, _join = _window(utility)
+    end = _month_end(period)
+    return period.replace(day=min(first, end.day)), period.replace(day=min(last, end.day))
+
+
+def join_cutoff(period: dt.date, utility: str = UtilityKind.GAS) -> dt.date:
+    """Stops joined after this day are read from the next month on (by the 28th of the month before)."""
+    _first, _last, join = _window(utility)
+    before = period - dt.timedelta(days=1)
+    return before.replace(day=min(join, before.day))
 
 
 def _month_bounds(period: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -152,14 +171,16 @@ def plan_create(*, actor: Any, route: Route, period: dt.date) -> ReadingPlan:
         return existing
     if not route.is_active:
         raise IllegalTransition(_("Route %(code)s is no longer in use.") % {"code": route.code})
-    start, end = window_of(period)
+    start, end = window_of(period, route.utility)
+    cutoff = join_cutoff(period, route.utility)
     try:
         with transaction.atomic():
             plan = ReadingPlan.objects.create(route=route, period=period, window_start=start, window_end=end)
             accounts = qualifying_accounts(route.utility, period).filter(service_point=OuterRef("service_point_id"))
             rows = (Meter.objects.filter(state=MeterState.INSTALLED, utility=route.utility,
                                          service_point__isnull=False)
-                    .filter(Exists(RouteStop.objects.filter(route=route, service_point=OuterRef("service_point_id"))))
+                    .filter(Exists(RouteStop.objects.filter(route=route, service_point=OuterRef("service_point_id"),
+                                                            joined_on__lte=cutoff)))
                     .filter(Exists(accounts))
                     .values_list("pk", "service_point_id"))
             seqs = dict(RouteStop.objects.filter(route=route).values_list("service_point_id", "seq"))

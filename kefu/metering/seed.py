@@ -31,3 +31,16 @@ def metering_seed(*, rule_model: Any) -> int:
                                                                          "source": source})
         created += int(new)
     return created
+
+
+SEED_002_WINDOW = "燃气客服 (seed 002): 每月6日至26日抄表, 新户28日前编入抄表册"
+
+
+def window_seed(*, window_model: Any) -> int:
+    """The reading window of seed 002 for both utilities (no public figure for power: the same)."""
+    created = 0
+    for utility in ("power", "gas"):
+        _obj, new = window_model.objects.get_or_create(
+            utility=utility, defaults={"first_day": 6, "last_day": 26, "join_by_day": 28, "source": SEED_002_WINDOW})
+        created += int(new)
+    return created

@@ -17,7 +17,7 @@ from kefu.core.errors import IllegalTransition, InvalidInput, NotFoundError, Per
 from kefu.customers.models import Account
 from kefu.customers.services import account_change_status
 from kefu.customers.tests.factories import make_account
-from kefu.metering.models import Meter, PlanItem, ReadingPlan, Route
+from kefu.metering.models import Meter, PlanItem, ReadingPlan, ReadingWindow, Route
 from kefu.metering.plans import plan_create, route_join
 from kefu.metering.tests.factories import install, make_meter, sp_of
 from kefu.org.models import Staff
@@ -164,3 +164,30 @@ def test_route_join_refusals(gas: GasRoute, world: Any) -> None:
         plan_create(actor=stranger, route=gas.route, period=MARCH)
     with pytest.raises(InvalidInput):
         plan_create(actor=gas.analyst, route=gas.route, period=date(2026, 3, 5))
+
+
+def test_an_account_joined_after_the_28th_is_read_from_the_month_after(gas: GasRoute, world: Any) -> None:
+    """Seed 002: new accounts go on the route by the 28th of the month before the plan."""
+    on_time, late = gas_account(world, *IGNITED), gas_account(world, *IGNITED)
+    route_join(actor=gas.analyst, route=gas.route, service_point=sp_of(on_time), on=date(2026, 2, 28))
+    route_join(actor=gas.analyst, route=gas.route, service_point=sp_of(late), on=date(2026, 3, 1))
+    for key, account in (("on-time", on_time), ("late", late)):
+        meter = make_meter(unit=world.county_b1, utility="gas", serial=f"G-{key}")
+        install(actor=world.admin, meter=meter, to=account, on=date(2025, 12, 2))
+
+    march = plan_create(actor=gas.analyst, route=gas.route, period=MARCH)
+    april = plan_create(actor=gas.analyst, route=gas.route, period=date(2026, 4, 1))
+    assert "G-on-time" in planned_serials(march) and "G-late" not in planned_serials(march)
+    assert "G-late" in planned_serials(april)
+
+
+def test_the_reading_window_and_the_joining_day_are_policy_data(gas: GasRoute, world: Any) -> None:
+    ReadingWindow.objects.filter(utility="gas").update(first_day=3, last_day=31, join_by_day=15)
+    late = gas_account(world, *IGNITED)
+    route_join(actor=gas.analyst, route=gas.route, service_point=sp_of(late), on=date(2026, 1, 20))
+    install(actor=world.admin, meter=make_meter(unit=world.county_b1, utility="gas", serial="G-jan20"), to=late,
+            on=date(2025, 12, 2))
+
+    feb = plan_create(actor=gas.analyst, route=gas.route, period=date(2026, 2, 1))
+    assert (feb.window_start, feb.window_end) == (date(2026, 2, 3), date(2026, 2, 28))  # clipped to the month
+    assert "G-jan20" not in planned_serials(feb)
