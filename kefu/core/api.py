@@ -75,6 +75,17 @@ class KeysetPagination(CursorPagination):
         return cursor
 
 
+class NewestFirst(KeysetPagination):
+    ordering = "-id"
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The serializer's validated data, or its 400 with every field's message."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
     """Nested serializer errors as flat dotted keys: {"contacts": [{}, {"phone": [..]}]} → "contacts.1.phone"."""
     out: dict[str, list[str]] = {}

@@ -13,25 +13,19 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kefu.core.api import KeysetPagination, error_responses, parse_id
+from kefu.core.api import KeysetPagination, NewestFirst, error_responses, parse_id, validated
 from kefu.org.choices import Capability
 from kefu.org.scope import require
 
 from .. import plans
 from ..models import ReadingPlan
 from . import serializers as s
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _plan_or_404(request: Request, pk: str) -> ReadingPlan:
@@ -59,12 +53,8 @@ class RouteListView(GenericAPIView):
         return self.get_paginated_response(s.RouteOutput(page, many=True).data)
 
 
-class NewestPlansFirst(KeysetPagination):
-    ordering = "-id"
-
-
 class PlanListView(GenericAPIView):
-    pagination_class = NewestPlansFirst
+    pagination_class = NewestFirst
     filter_backends: list[Any] = []
     serializer_class = s.PlanOutput
 
@@ -78,7 +68,7 @@ class PlanListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         require(request.user, Capability.READING_ENTER)
-        query = _validated(s.PlanListQuery, request.query_params.dict())
+        query = validated(s.PlanListQuery, request.query_params.dict())
         qs = plans.plan_qs(request.user)
         if query.get("route"):
             qs = qs.filter(route_id=query["route"])
@@ -139,7 +129,7 @@ class PlanSheetView(GenericAPIView):
     )
     def post(self, request: Request, pk: str) -> Response:
         plan = _plan_or_404(request, pk)
-        data = _validated(s.SheetInput, request.data)
+        data = validated(s.SheetInput, request.data)
         result = plans.sheet_record(actor=request.user, plan=plan, day=data["day"], signed_by=data["signed_by"],
                                     signer_role=data["signer_role"], note=data.get("note", ""))
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK

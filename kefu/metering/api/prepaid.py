@@ -27,7 +27,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kefu.core.api import KeysetPagination, StrictInput, error_responses, parse_id
+from kefu.core.api import NewestFirst, StrictInput, error_responses, parse_id, validated
 from kefu.core.errors import InvalidInput
 from kefu.customers.api.serializers import StaffRefOutput
 from kefu.customers.models import Account
@@ -281,16 +281,6 @@ class ReconciliationOutput(serializers.Serializer):
 # ---------------------------------------------------------------- helpers
 
 
-class NewestFirst(KeysetPagination):
-    ordering = "-id"
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _key(request: Request) -> str | None:
     return prepaid.parse_key(request.headers.get(IDEMPOTENCY_HEADER, ""), IDEMPOTENCY_HEADER)
 
@@ -335,7 +325,7 @@ class CardListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         prepaid_report.require_card_view(request.user)
-        query = _validated(CardListQuery, request.query_params.dict())
+        query = validated(CardListQuery, request.query_params.dict())
         qs = prepaid_report.card_list(request.user, q=query.get("q", ""), state=query.get("state", ""))
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(CardOutput(page, many=True).data)
@@ -349,7 +339,7 @@ class CardListView(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         require(request.user, Capability.CARD_SELL)
-        data = _validated(CardIssueInput, request.data)
+        data = validated(CardIssueInput, request.data)
         serial = data["meter"].strip()
         meter = selectors.meter_qs(request.user).filter(serial=serial).first()
         if meter is None:
@@ -396,7 +386,7 @@ class CardQuoteView(GenericAPIView):
     def post(self, request: Request, pk: str) -> Response:
         card = _card(request, pk)
         require(request.user, Capability.CARD_SELL)
-        data = _validated(QuoteInput, request.data)
+        data = validated(QuoteInput, request.data)
         quote = prepaid.purchase_quote(card=card, mode=data["mode"], quantity=data["quantity"],
                                        on=timezone.localdate())
         return Response(QuoteOutput(quote).data)
@@ -431,7 +421,7 @@ class CardPurchaseView(GenericAPIView):
         card = _card(request, pk)
         require(request.user, Capability.CARD_SELL)
         key = _key(request)
-        data = _validated(PurchaseInput, request.data)
+        data = validated(PurchaseInput, request.data)
         wb = data.get("write_back")
         sale = prepaid.card_purchase(actor=request.user, card=card, mode=data["mode"], quantity=data["quantity"],
                                      key=key, write_back=dict(wb) if wb is not None else None,
@@ -457,7 +447,7 @@ class CardWriteBackView(GenericAPIView):
         card = _card(request, pk)
         require(request.user, Capability.CARD_SELL)
         key = _key(request)
-        data = _validated(WriteBackInput, request.data)
+        data = validated(WriteBackInput, request.data)
         result = prepaid.card_write_back(actor=request.user, card=card, status=data, key=key)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return _replayed(Response(WriteBackOutput(result.write_back).data, status=code), result.created)
@@ -474,7 +464,7 @@ class CardLostView(GenericAPIView):
     def post(self, request: Request, pk: str) -> Response:
         card = _card(request, pk)
         require(request.user, Capability.CARD_SELL)
-        data = _validated(LostInput, request.data)
+        data = validated(LostInput, request.data)
         prepaid.card_report_lost(actor=request.user, card=card, reason=data.get("reason", ""))
         return Response(CardOutput(prepaid_report.card_get(request.user, card.pk)).data)
 
@@ -491,7 +481,7 @@ class CardReplaceView(GenericAPIView):
     def post(self, request: Request, pk: str) -> Response:
         card = _card(request, pk)
         require(request.user, Capability.CARD_SELL)
-        data = _validated(ReplaceInput, request.data)
+        data = validated(ReplaceInput, request.data)
         new = prepaid.card_replace(actor=request.user, card=card, number=data["number"])
         return Response(CardOutput(prepaid_report.card_get(request.user, new.pk)).data,
                         status=status.HTTP_201_CREATED)
@@ -510,7 +500,7 @@ class ReconciliationView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         require(request.user, Capability.READING_REVIEW)
-        query = _validated(ReconciliationQuery, request.query_params.dict())
+        query = validated(ReconciliationQuery, request.query_params.dict())
         unit = OrgUnit.objects.for_user(request.user).filter(pk=query["unit"]).first() if "unit" in query \
             else getattr(request.user, "unit", None)
         if unit is None:

@@ -22,13 +22,13 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kefu.core.api import KeysetPagination, error_responses, flatten_errors, parse_id
+from kefu.core.api import KeysetPagination, NewestFirst, error_responses, flatten_errors, parse_id, validated
 from kefu.core.errors import ApplicationError, InvalidInput
 from kefu.customers.models import Account
 from kefu.org.api.auth import StaffTokenAuthentication
@@ -41,16 +41,6 @@ from ..models import ImportBatch, Meter, MeterEvent, Reading, ReadingException
 from . import serializers as s
 
 METER_READINGS = 12
-
-
-class NewestFirst(KeysetPagination):
-    ordering = "-id"
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _readings(qs: Any) -> Any:
@@ -152,7 +142,7 @@ class ReadingListView(GenericAPIView):
         responses={200: s.ReadingOutput(many=True), **error_responses(400)},
     )
     def get(self, request: Request) -> Response:
-        query = _validated(s.ReadingListQuery, request.query_params.dict())
+        query = validated(s.ReadingListQuery, request.query_params.dict())
         qs = self.get_queryset()
         if query.get("meter"):
             qs = qs.filter(meter__serial=query["meter"].strip())
@@ -181,7 +171,7 @@ class ReadingListView(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         require(request.user, Capability.READING_ENTER)
-        data = _validated(s.ReadingReportInput, request.data)
+        data = validated(s.ReadingReportInput, request.data)
         meters = _meters(request.user, {data["meter"].strip()})
         now = timezone.now()
         item, problems = _check(data, meters, timezone.localdate(now))
@@ -257,7 +247,7 @@ class ReadingBatchView(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         require(request.user, Capability.READING_ENTER)
-        items = _validated(s.ReadingBatchInput, request.data)["readings"]
+        items = validated(s.ReadingBatchInput, request.data)["readings"]
         now = timezone.now()
         today = timezone.localdate(now)
         bad: list[dict[str, Any]] = []
@@ -336,7 +326,7 @@ class ExceptionListView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         require(request.user, Capability.READING_REVIEW)
-        query = _validated(s.ExceptionListQuery, request.query_params.dict())
+        query = validated(s.ExceptionListQuery, request.query_params.dict())
         page = self.paginate_queryset(_exceptions(selectors.exception_queue(request.user, rule=query.get("rule", ""))))
         return self.get_paginated_response(s.ExceptionOutput(page, many=True).data)
 
@@ -371,7 +361,7 @@ class ExceptionResolveView(GenericAPIView):
         if exc is None:
             raise Http404
         require(request.user, Capability.READING_REVIEW)
-        data = _validated(s.ResolveInput, request.data)
+        data = validated(s.ResolveInput, request.data)
         plans.exception_decide(actor=request.user, exception=exc, resolution=data["resolution"],
                                value=data.get("value"), note=data.get("note", ""))
         return Response(s.ExceptionOutput(_exceptions(ReadingException.objects).get(pk=exc.pk)).data)
