@@ -421,11 +421,7 @@ def missing_estimate(*, actor: Any, exception: ReadingException, value: Any, not
         raise InvalidInput(errors)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = ReadingException.objects.select_for_update().filter(pk=exception.pk).first()
-        if locked is None or not unit_in_scope(actor, locked.unit):
-            raise NotFoundError(_("No such exception in your area."))
-        if locked.resolution != Resolution.OPEN:
-            raise Conflict(_("This exception was already decided."))
+        locked = services.exception_lock(actor, exception)
         meter = Meter.objects.get(pk=locked.meter_id)
         if meter.state != MeterState.INSTALLED or meter.service_point_id is None:
             raise IllegalTransition(_("Meter %(serial)s is no longer installed; send the month back for a re-read "

@@ -252,6 +252,17 @@ def reading_correct(*, actor: Any, reading: Reading, value: Any, reason: str, so
     return locked
 
 
+def exception_lock(actor: Any, exception: ReadingException) -> ReadingException:
+    """The exception, locked for a decision inside the caller's transaction: in the actor's area
+    (404 otherwise) and still open (409 otherwise)."""
+    locked = ReadingException.objects.select_for_update().filter(pk=exception.pk).first()
+    if locked is None or not unit_in_scope(actor, locked.unit):
+        raise NotFoundError(_("No such exception in your area."))
+    if locked.resolution != Resolution.OPEN:
+        raise Conflict(_("This exception was already decided."))
+    return locked
+
+
 RESOLUTIONS = frozenset({Resolution.ACCEPTED, Resolution.CORRECTED, Resolution.ESTIMATED, Resolution.REREAD})
 
 
@@ -267,11 +278,7 @@ def exception_resolve(*, actor: Any, exception: ReadingException, resolution: st
         raise InvalidInput({"note": [_("Give the reason for this decision.")]})
     now = now or timezone.now()
     with transaction.atomic():
-        locked = ReadingException.objects.select_for_update().filter(pk=exception.pk).first()
-        if locked is None or not unit_in_scope(actor, locked.unit):
-            raise NotFoundError(_("No such exception in your area."))
-        if locked.resolution != Resolution.OPEN:
-            raise Conflict(_("This exception was already decided."))
+        locked = exception_lock(actor, exception)
         reading = locked.reading
         if resolution in (Resolution.CORRECTED, Resolution.ESTIMATED):
             if reading is None:
