@@ -7,10 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import ApplicationError, InvalidInput
 from kefu.grid.imports import attachments_import, read_table, topology_import
 
-from ._actor import command_actor
+from ._actor import command_actor, file_refusals
 
 
 class Command(BaseCommand):
@@ -25,16 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = command_actor(options.get("user"))
         kind = "attachments" if options["attachments"] else "topology"
-        try:
+        with file_refusals(options["file"]):
             rows = read_table(options["file"], columns=kind)
             run = attachments_import if options["attachments"] else topology_import
             report = run(actor=actor, rows=rows, dry_run=options["dry_run"])
-        except FileNotFoundError as exc:
-            raise CommandError(_("No such file: %(name)s") % {"name": options["file"]}) from exc
-        except InvalidInput as exc:
-            raise CommandError("; ".join(str(m) for msgs in exc.errors.values() for m in msgs)) from exc
-        except ApplicationError as exc:
-            raise CommandError(str(exc.message)) from exc
         for line in report.lines():
             self.stdout.write(line)
         if not report.ok:

@@ -9,8 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import ApplicationError, InvalidInput
-from kefu.grid.management.commands._actor import command_actor
+from kefu.grid.management.commands._actor import command_actor, file_refusals
 from kefu.metering.bulk import csv_records, reading_bulk_import
 from kefu.metering.choices import Source
 
@@ -36,16 +35,10 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(_("Give the month as YYYY-MM.")) from exc
         name = options["file"]
-        try:
+        with file_refusals(name):
             report = reading_bulk_import(actor=actor, records=csv_records(name), name=Path(name).name, period=month,
                                          source=options["source"], partial=options["partial"],
                                          chunk=options["chunk"])
-        except FileNotFoundError as exc:
-            raise CommandError(_("No such file: %(name)s") % {"name": name}) from exc
-        except InvalidInput as exc:
-            raise CommandError("; ".join(str(m) for msgs in exc.errors.values() for m in msgs)) from exc
-        except ApplicationError as exc:
-            raise CommandError(str(exc.message)) from exc
         for line in report.lines():
             self.stdout.write(line)
         if report.by_rule:

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import ApplicationError, InvalidInput
-from kefu.grid.management.commands._actor import command_actor
+from kefu.grid.management.commands._actor import command_actor, file_refusals
 from kefu.metering.imports import read_table, reading_import
 from kefu.metering.models import ReadingPlan
 
@@ -29,16 +28,10 @@ class Command(BaseCommand):
         if plan is None:
             raise CommandError(_("No reading plan %(id)s.") % {"id": options["plan"]})
         name = options["file"]
-        try:
+        with file_refusals(name):
             rows = read_table(name)
             report = reading_import(actor=actor, plan=plan, rows=rows, name=Path(name).name,
                                     partial=options["partial"])
-        except FileNotFoundError as exc:
-            raise CommandError(_("No such file: %(name)s") % {"name": name}) from exc
-        except InvalidInput as exc:
-            raise CommandError("; ".join(str(m) for msgs in exc.errors.values() for m in msgs)) from exc
-        except ApplicationError as exc:
-            raise CommandError(str(exc.message)) from exc
         for line in report.lines():
             self.stdout.write(line)
         if report.errors and not options["partial"]:
