@@ -478,12 +478,12 @@ def reading_bulk_import(*, actor: Any, records: Iterable[tuple[int, dict[str, st
 def _one_by_one(cursor: Any, actor: Any, batch: ImportBatch, now: dt.datetime, report: BulkReport) -> None:
     """Rows for a month already read with another value, or sent back for a re-read: the single
     reading path decides (a duplicate exception, or the re-read taking the old reading's place)."""
-    cursor.execute(f"SELECT n, meter_id, register, value, read_on, period, source FROM {CAND} "
+    cursor.execute(f"SELECT n, meter_id, register, value, read_on, period, source, existing_state FROM {CAND} "
                    "WHERE existing_id IS NOT NULL AND (existing_value <> value OR existing_state = %s) ORDER BY n",
                    [ReadingState.SUPERSEDED])
     rows = cursor.fetchall()
     meters = Meter.objects.in_bulk([r[1] for r in rows])
-    for n, meter_id, register, value, read_on, month, source in rows:
+    for n, meter_id, register, value, read_on, month, source, existing_state in rows:
         try:
             with transaction.atomic():
                 recorded = services.reading_record(
@@ -493,7 +493,7 @@ def _one_by_one(cursor: Any, actor: Any, batch: ImportBatch, now: dt.datetime, r
         except ApplicationError as exc:
             report.add(n, "reading", str(exc.message))
             continue
-        report.one_by_one += recorded.created or bool(recorded.reading.corrections.exists() and not recorded.exceptions)
+        report.one_by_one += existing_state == ReadingState.SUPERSEDED  # the re-read took the old one's place
         for exc_row in recorded.exceptions:
             report.by_rule[exc_row.rule] = report.by_rule.get(exc_row.rule, 0) + 1
             report.exceptions += 1
